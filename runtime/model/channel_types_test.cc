@@ -23,10 +23,10 @@ TEST(ChannelTypesTest, CT1_CounterSignalNames) {
 }
 
 TEST(ChannelTypesTest, CH1_StatusNamesRoundTrip) {
-  for (ChannelStatus st : {ChannelStatus::kOk, ChannelStatus::kShouldWait,
-                           ChannelStatus::kPeerClosed,
-                           ChannelStatus::kOutOfRange,
-                           ChannelStatus::kBadHandle}) {
+  for (ChannelStatus st :
+       {ChannelStatus::kOk, ChannelStatus::kShouldWait,
+        ChannelStatus::kPeerClosed, ChannelStatus::kOutOfRange,
+        ChannelStatus::kBadHandle}) {
     ChannelStatus parsed;
     ASSERT_TRUE(ParseChannelStatus(ChannelStatusName(st), &parsed));
     EXPECT_EQ(parsed, st);

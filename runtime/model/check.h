@@ -17,11 +17,11 @@ namespace proctor::internal {
 }
 }  // namespace proctor::internal
 
-#define PROCTOR_CHECK(condition)                                         \
-  do {                                                                   \
-    if (!(condition)) [[unlikely]] {                                     \
-      ::proctor::internal::CheckFailed(__FILE__, __LINE__, #condition);  \
-    }                                                                    \
+#define PROCTOR_CHECK(condition)                                        \
+  do {                                                                  \
+    if (!(condition)) [[unlikely]] {                                    \
+      ::proctor::internal::CheckFailed(__FILE__, __LINE__, #condition); \
+    }                                                                   \
   } while (false)
 
 #endif  // PROCTOR_RUNTIME_MODEL_CHECK_H_

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <variant>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "runtime/model/exit_status.h"
 
@@ -26,11 +26,18 @@ struct MemoryEvent {
 };
 
 struct ContainerEvent {
-  enum class Kind : uint8_t { kInstalled, kStarted, kExit, kUninstalled, kCGroup };
+  enum class Kind : uint8_t {
+    kInstalled,
+    kStarted,
+    kExit,
+    kUninstalled,
+    kCGroup
+  };
   Kind kind = Kind::kInstalled;
   std::optional<ExitStatus> exit;  // set iff kind == kExit
   MemoryEvent memory;              // meaningful iff kind == kCGroup
-  friend bool operator==(const ContainerEvent&, const ContainerEvent&) = default;
+  friend bool operator==(const ContainerEvent&,
+                         const ContainerEvent&) = default;
 };
 absl::string_view ContainerEventKindName(ContainerEvent::Kind kind);
 std::optional<ContainerEvent::Kind> ParseContainerEventKind(absl::string_view);

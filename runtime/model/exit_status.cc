@@ -51,7 +51,8 @@ std::string FormatExitStatus(const ExitStatus& status) {
 }
 
 std::optional<ExitStatus> ParseExitStatus(absl::string_view text) {
-  auto inner = [&](absl::string_view prefix) -> std::optional<absl::string_view> {
+  auto inner =
+      [&](absl::string_view prefix) -> std::optional<absl::string_view> {
     if (!absl::StartsWith(text, prefix) || !absl::EndsWith(text, ")")) {
       return std::nullopt;
     }

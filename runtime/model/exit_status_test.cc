@@ -27,9 +27,9 @@ TEST(ExitStatusTest, CN2_SignalWithoutNamePrintsNumber) {
 }
 
 TEST(ExitStatusTest, CN2_ParseRoundTrips) {
-  for (ExitStatus s : {ExitStatus::Exited(0), ExitStatus::Exited(255),
-                       ExitStatus::Exited(-3), ExitStatus::Signalled(9),
-                       ExitStatus::Signalled(64)}) {
+  for (ExitStatus s :
+       {ExitStatus::Exited(0), ExitStatus::Exited(255), ExitStatus::Exited(-3),
+        ExitStatus::Signalled(9), ExitStatus::Signalled(64)}) {
     auto parsed = ParseExitStatus(FormatExitStatus(s));
     ASSERT_TRUE(parsed.has_value()) << FormatExitStatus(s);
     EXPECT_EQ(*parsed, s);

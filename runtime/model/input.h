@@ -2,16 +2,17 @@
 // from clients, reports from guests, process exits, channel and counter
 // signals and timer expiries into these values and hands each one to the
 // runtime with the Instant at which it happened. The `kName` of each input is
-// stable: traces and the conformance protocol use it (docs/inputs-and-actions.md).
+// stable: traces and the conformance protocol use it
+// (docs/inputs-and-actions.md).
 #ifndef PROCTOR_RUNTIME_MODEL_INPUT_H_
 #define PROCTOR_RUNTIME_MODEL_INPUT_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <variant>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "runtime/model/channel_types.h"
 #include "runtime/model/container_types.h"

@@ -1,8 +1,7 @@
+#include "absl/strings/str_format.h"
 #include "runtime/model/action.h"
 #include "runtime/model/input.h"
 #include "runtime/model/time.h"
-
-#include "absl/strings/str_format.h"
 
 namespace proctor {
 

@@ -1,5 +1,5 @@
-#include "gtest/gtest.h"
 #include "absl/container/flat_hash_set.h"
+#include "gtest/gtest.h"
 #include "runtime/model/action.h"
 #include "runtime/model/input.h"
 

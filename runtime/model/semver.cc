@@ -20,7 +20,9 @@ std::optional<uint64_t> ParseNumber(absl::string_view s) {
   return v;
 }
 
-bool IsWildcard(absl::string_view s) { return s == "*" || s == "x" || s == "X"; }
+bool IsWildcard(absl::string_view s) {
+  return s == "*" || s == "x" || s == "X";
+}
 
 // A possibly partial version: "1", "1.2", "1.2.3", "1.*", "*".
 struct Partial {
@@ -94,9 +96,9 @@ std::string FormatSemVer(const SemVer& v) {
 
 absl::StatusOr<VersionReq> VersionReq::Parse(absl::string_view text) {
   if (text.size() > kMaxLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "version requirement is ", text.size(), " bytes; at most ",
-        kMaxLength, " are allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("version requirement is ", text.size(), " bytes; at most ",
+                     kMaxLength, " are allowed"));
   }
   VersionReq req;
   req.text_ = std::string(text);
@@ -125,9 +127,9 @@ absl::StatusOr<VersionReq> VersionReq::Parse(absl::string_view text) {
     const SemVer& v = p.v;
     if (p.parts == 0) {  // "*": any version, whatever the operator
       if (op != "" && op != "=" && op != ">=" && op != "^" && op != "~") {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "version requirement \"", text, "\": \"", op,
-            "*\" matches nothing"));
+        return absl::InvalidArgumentError(absl::StrCat("version requirement \"",
+                                                       text, "\": \"", op,
+                                                       "*\" matches nothing"));
       }
       req.ranges_.push_back(r);
       continue;

@@ -17,7 +17,8 @@ TEST(SemVerTest, VM2_ParsesVersions) {
   auto v = ParseSemVer("1.2.3");
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(FormatSemVer(*v), "1.2.3");
-  for (const char* bad : {"", "1", "1.2", "1.2.3.4", "a.b.c", "01.0.0", "1..0"}) {
+  for (const char* bad :
+       {"", "1", "1.2", "1.2.3.4", "a.b.c", "01.0.0", "1..0"}) {
     EXPECT_FALSE(ParseSemVer(bad).ok()) << bad;
   }
 }

@@ -8,15 +8,16 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace proctor {
 
 enum class TimerKind : uint8_t {
-  kHangup,       // VM-5: owner is the cid
-  kStopGrace,    // CN-4: owner is the container id
-  kAgentRetry,   // CN-5: owner is the container id
-  kBootRetry,    // CN-6: owner is the container id
+  kHangup,      // VM-5: owner is the cid
+  kStopGrace,   // CN-4: owner is the container id
+  kAgentRetry,  // CN-5: owner is the container id
+  kBootRetry,   // CN-6: owner is the container id
 };
 
 struct TimerId {

@@ -65,8 +65,9 @@ TEST(VmConfigTest, VM2_PlatformVersionMustMatch) {
 TEST(VmConfigTest, VM2_MalformedPlatformVersionIsItsOwnError) {
   VmConfig c = KernelConfig();
   c.platform_version = "not a version";
-  EXPECT_NE(ValidateVmConfig(c, PlatformInfo{}).message().find(
-                "VM-2: invalid platform_version"),
+  EXPECT_NE(ValidateVmConfig(c, PlatformInfo{})
+                .message()
+                .find("VM-2: invalid platform_version"),
             std::string::npos);
 }
 

@@ -7,8 +7,8 @@ namespace proctor {
 namespace {
 
 template <typename E, size_t N>
-absl::string_view NameOf(const std::array<std::pair<E, absl::string_view>, N>& t,
-                        E value) {
+absl::string_view NameOf(
+    const std::array<std::pair<E, absl::string_view>, N>& t, E value) {
   for (const auto& [e, name] : t) {
     if (e == value) return name;
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+
 #include "absl/strings/string_view.h"
 
 namespace proctor {

@@ -1,0 +1,166 @@
+#include "runtime/power/power_manager.h"
+
+#include <string>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/model/check.h"
+
+namespace proctor {
+
+void PowerManager::OnRegisterWakeWatcher(
+    Instant /*now*/, const input::RegisterWakeWatcher& request,
+    ActionList& actions) {
+  if (watchers_.contains(request.watcher)) {
+    actions.push_back(action::Reply{
+        request.request,
+        absl::AlreadyExistsError(absl::StrCat("PW-2: wake watcher ",
+                                              ToString(request.watcher),
+                                              " is already registered")),
+        std::monostate{}});
+    return;
+  }
+  if (watchers_.size() >= kMaxWatchers) {
+    actions.push_back(action::Reply{
+        request.request,
+        absl::ResourceExhaustedError(absl::StrCat(
+            "PW-2: too many wake watchers (limit ", kMaxWatchers, ")")),
+        std::monostate{}});
+    return;
+  }
+  watchers_.insert(request.watcher);
+  actions.push_back(action::SignalWatcher{
+      request.watcher, suspended() ? WakeSignal::kAsleep : WakeSignal::kAwake});
+  actions.push_back(
+      action::Reply{request.request, absl::OkStatus(), std::monostate{}});
+}
+
+void PowerManager::OnAddWakeSource(Instant now,
+                                   const input::AddWakeSource& request,
+                                   ActionList& actions) {
+  absl::Status added = wake_sources_.AddHandle(HandleId{request.source.value},
+                                               request.name, request.mask);
+  if (added.ok()) {
+    actions.push_back(action::WakeSourceAdded{request.source, request.name});
+    WakeIfActive(now, actions);
+  }
+  actions.push_back(
+      action::Reply{request.request, std::move(added), std::monostate{}});
+}
+
+void PowerManager::OnRemoveWakeSource(Instant /*now*/,
+                                      const input::RemoveWakeSource& request,
+                                      ActionList& actions) {
+  if (wake_sources_.Remove(request.source)) {
+    actions.push_back(action::WakeSourceRemoved{request.source});
+  }
+  actions.push_back(
+      action::Reply{request.request, absl::OkStatus(), std::monostate{}});
+}
+
+absl::Status PowerManager::AddCounterWakeSource(Instant now, CounterId counter,
+                                                absl::string_view name,
+                                                ActionList& actions) {
+  absl::Status added = wake_sources_.AddCounter(counter, name);
+  if (!added.ok()) return added;
+  actions.push_back(
+      action::WakeSourceAdded{WakeSourceId{counter.value}, std::string(name)});
+  WakeIfActive(now, actions);
+  return absl::OkStatus();
+}
+
+void PowerManager::RemoveCounterWakeSource(Instant /*now*/, CounterId counter,
+                                           ActionList& actions) {
+  const WakeSourceId source{counter.value};
+  if (wake_sources_.Remove(source)) {
+    actions.push_back(action::WakeSourceRemoved{source});
+  }
+}
+
+void PowerManager::OnCounterValue(Instant now, CounterId counter, int64_t value,
+                                  ActionList& actions) {
+  // The only error is for a counter that is not a wake source: dropping that
+  // observation cannot let a suspend through (PW-4), since only wake sources
+  // are consulted, and every proxy's counter is registered before use.
+  wake_sources_.SetCounterValue(counter, value).IgnoreError();
+  WakeIfActive(now, actions);
+}
+
+void PowerManager::OnHandleSignalled(Instant now,
+                                     const input::HandleSignalled& signalled,
+                                     ActionList& actions) {
+  // As in OnCounterValue: only observations of non-sources can be dropped.
+  wake_sources_.SetHandleSignals(signalled.handle, signalled.signals)
+      .IgnoreError();
+  WakeIfActive(now, actions);
+}
+
+void PowerManager::OnSuspendContainer(Instant now,
+                                      const input::SuspendContainer& request,
+                                      ActionList& actions) {
+  auto refuse = [&](absl::Status status) {
+    actions.push_back(
+        action::Reply{request.request, std::move(status), std::monostate{}});
+  };
+  if (shut_down_) {
+    refuse(absl::FailedPreconditionError("RT-2: runtime is shutting down"));
+    return;
+  }
+  if (suspended()) {
+    // Any source that became active during the suspend would have woken it.
+    PROCTOR_CHECK(!wake_sources_.FirstActive().has_value());
+    refuse(
+        absl::FailedPreconditionError("PW-3: container is already suspended"));
+    return;
+  }
+  if (std::optional<WakeSourceId> active = wake_sources_.FirstActive()) {
+    refuse(absl::FailedPreconditionError(
+        absl::StrCat("PW-3: wake source '", wake_sources_.Name(*active), "' (",
+                     ToString(*active), ") is active")));
+    return;
+  }
+  suspension_ = Suspension{request.request, now};
+  actions.push_back(action::SuspendGuest{});
+  SignalWatchers(WakeSignal::kAsleep, actions);
+}
+
+void PowerManager::Shutdown(Instant /*now*/, ActionList& actions) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (!suspension_.has_value()) return;
+  const RequestId pending = suspension_->request;
+  Resume(actions);
+  actions.push_back(action::Reply{
+      pending, absl::AbortedError("RT-2: runtime is shutting down"),
+      std::monostate{}});
+}
+
+void PowerManager::WakeIfActive(Instant now, ActionList& actions) {
+  if (!suspension_.has_value()) return;
+  const std::optional<WakeSourceId> woken_by = wake_sources_.FirstActive();
+  if (!woken_by.has_value()) return;
+  PROCTOR_CHECK(now >= suspension_->suspended_at);
+  const Suspension suspension = *suspension_;
+  Resume(actions);
+  actions.push_back(action::Reply{
+      suspension.request, absl::OkStatus(),
+      SuspendResult{*woken_by, std::string(wake_sources_.Name(*woken_by)),
+                    now - suspension.suspended_at}});
+}
+
+void PowerManager::Resume(ActionList& actions) {
+  PROCTOR_CHECK(suspension_.has_value());
+  suspension_.reset();
+  actions.push_back(action::ResumeGuest{});
+  SignalWatchers(WakeSignal::kAwake, actions);
+}
+
+void PowerManager::SignalWatchers(WakeSignal signal,
+                                  ActionList& actions) const {
+  for (WatcherId watcher : watchers_) {
+    actions.push_back(action::SignalWatcher{watcher, signal});
+  }
+}
+
+}  // namespace proctor

@@ -1,0 +1,116 @@
+// The sans-IO suspend controller (PW-1..PW-4): owns the wake sources and the
+// wake watchers, suspends the container when asked and nothing is active,
+// and resumes it the moment a wake source becomes active.
+//
+// There is one container per runtime for suspend purposes, as in the seed
+// ("TODO: handle more than one container"): SuspendGuest and ResumeGuest name
+// no container.
+//
+// Ordering: every action a request causes comes before that request's reply.
+// A suspend's reply is deferred until the container wakes (or the runtime
+// shuts down), so it follows ResumeGuest and the AWAKE signals.
+#ifndef PROCTOR_RUNTIME_POWER_POWER_MANAGER_H_
+#define PROCTOR_RUNTIME_POWER_POWER_MANAGER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "absl/container/btree_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "runtime/model/action.h"
+#include "runtime/model/channel_types.h"
+#include "runtime/model/ids.h"
+#include "runtime/model/input.h"
+#include "runtime/model/time.h"
+#include "runtime/power/wake_sources.h"
+
+namespace proctor {
+
+class PowerManager {
+ public:
+  static constexpr size_t kMaxWatchers = 256;
+
+  // PW-2. The new watcher is signalled the container's current state: AWAKE
+  // if it is running, ASLEEP if it is suspended right now. The seed signals
+  // AWAKE unconditionally; here that would tell a watcher registered during a
+  // suspend that the container is awake, and the resume would then send it a
+  // second AWAKE: its sequence would not match the container's. With the
+  // current state every watcher sees a strictly alternating sequence that
+  // matches the truth, so never two ASLEEPs (nor two AWAKEs) in a row.
+  // Errors (replied, nothing signalled): AlreadyExists for a watcher id that
+  // is registered (signalling it again could repeat ASLEEP),
+  // ResourceExhausted beyond kMaxWatchers.
+  void OnRegisterWakeWatcher(Instant now,
+                             const input::RegisterWakeWatcher& request,
+                             ActionList& actions);
+
+  // PW-1, handle-based. Emits WakeSourceAdded, then (if the source is already
+  // active and the container suspended) the wake, then the reply. Adding an
+  // id that exists replaces it (see WakeSources::AddHandle).
+  void OnAddWakeSource(Instant now, const input::AddWakeSource& request,
+                       ActionList& actions);
+  // PW-1: idempotent; always replies OK, emits WakeSourceRemoved only when
+  // the source existed.
+  void OnRemoveWakeSource(Instant now, const input::RemoveWakeSource& request,
+                          ActionList& actions);
+
+  // PW-1: registers a proxy's counter as a wake source; emits
+  // WakeSourceAdded (and the wake, if the counter is already known to be
+  // positive during a suspend). Returns the WakeSources error, with no
+  // action, if it cannot be registered: the caller must then refuse the
+  // proxy, because an unwatched counter would break PW-4.
+  absl::Status AddCounterWakeSource(Instant now, CounterId counter,
+                                    absl::string_view name,
+                                    ActionList& actions);
+  // PX-4: called when a proxy stops. Idempotent; emits WakeSourceRemoved
+  // only when the source existed.
+  void RemoveCounterWakeSource(Instant now, CounterId counter,
+                               ActionList& actions);
+
+  // The counter's value after a counter_add completed with OK, or after
+  // counter_changed. A positive value during a suspend wakes the container.
+  void OnCounterValue(Instant now, CounterId counter, int64_t value,
+                      ActionList& actions);
+  void OnHandleSignalled(Instant now, const input::HandleSignalled& signalled,
+                         ActionList& actions);
+
+  // PW-3. Refuses (FailedPrecondition, nothing changes) when a wake source is
+  // active, when a suspend is already in progress, or after Shutdown.
+  // Otherwise emits SuspendGuest and ASLEEP to every watcher (in id order)
+  // and keeps the request pending until a wake source becomes active.
+  void OnSuspendContainer(Instant now, const input::SuspendContainer& request,
+                          ActionList& actions);
+
+  // RT-2: resumes a suspended container (ResumeGuest, AWAKE to watchers) and
+  // answers the pending suspend with Aborted. Later suspends are refused.
+  // Idempotent.
+  void Shutdown(Instant now, ActionList& actions);
+
+  bool suspended() const { return suspension_.has_value(); }
+  bool shut_down() const { return shut_down_; }
+  const WakeSources& wake_sources() const { return wake_sources_; }
+
+ private:
+  struct Suspension {
+    RequestId request;
+    Instant suspended_at;
+  };
+
+  // If suspended and a wake source is active, resumes and answers the
+  // pending suspend.
+  void WakeIfActive(Instant now, ActionList& actions);
+  // ResumeGuest and AWAKE to every watcher; clears the suspension.
+  void Resume(ActionList& actions);
+  void SignalWatchers(WakeSignal signal, ActionList& actions) const;
+
+  WakeSources wake_sources_;
+  absl::btree_set<WatcherId> watchers_;
+  std::optional<Suspension> suspension_;
+  bool shut_down_ = false;
+};
+
+}  // namespace proctor
+
+#endif  // PROCTOR_RUNTIME_POWER_POWER_MANAGER_H_

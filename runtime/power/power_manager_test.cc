@@ -1,0 +1,514 @@
+#include "runtime/power/power_manager.h"
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace proctor {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// One line per action with every field the power manager sets, so a test
+// asserts kinds, order and fields with one ElementsAre.
+std::string Describe(const Action& action) {
+  if (const auto* a = std::get_if<action::Reply>(&action)) {
+    std::string value = "none";
+    if (const auto* r = std::get_if<SuspendResult>(&a->value)) {
+      value =
+          absl::StrCat("woken_by=", ToString(r->woken_by), " name=", r->name,
+                       " slept=", absl::FormatDuration(r->slept));
+    } else if (!std::holds_alternative<std::monostate>(a->value)) {
+      value = "unexpected";
+    }
+    return absl::StrCat("reply ", ToString(a->request), " ",
+                        a->status.ToString(), " ", value);
+  }
+  if (const auto* a = std::get_if<action::SignalWatcher>(&action)) {
+    return absl::StrCat("signal_watcher ", ToString(a->watcher), " ",
+                        WakeSignalName(a->signal));
+  }
+  if (const auto* a = std::get_if<action::WakeSourceAdded>(&action)) {
+    return absl::StrCat("wake_source_added ", ToString(a->source), " ",
+                        a->name);
+  }
+  if (const auto* a = std::get_if<action::WakeSourceRemoved>(&action)) {
+    return absl::StrCat("wake_source_removed ", ToString(a->source));
+  }
+  return std::string(ActionName(action));
+}
+
+std::vector<std::string> Describe(const ActionList& actions) {
+  std::vector<std::string> lines;
+  for (const Action& action : actions) lines.push_back(Describe(action));
+  return lines;
+}
+
+// The signals one watcher received, in order.
+std::vector<WakeSignal> SignalsTo(WatcherId watcher,
+                                  const ActionList& actions) {
+  std::vector<WakeSignal> signals;
+  for (const Action& action : actions) {
+    if (const auto* a = std::get_if<action::SignalWatcher>(&action);
+        a != nullptr && a->watcher == watcher) {
+      signals.push_back(a->signal);
+    }
+  }
+  return signals;
+}
+
+Instant At(absl::Duration since_origin) { return Instant{} + since_origin; }
+
+constexpr CounterId kCounter{7};
+constexpr WakeSourceId kCounterSource{7};
+constexpr HandleId kHandle{12};
+constexpr WakeSourceId kHandleSource{12};
+
+class PowerManagerTest : public ::testing::Test {
+ protected:
+  void RegisterWatcher(uint64_t request, uint64_t watcher) {
+    ActionList ignored;
+    power_.OnRegisterWakeWatcher(
+        now_,
+        input::RegisterWakeWatcher{RequestId{request}, WatcherId{watcher}},
+        ignored);
+  }
+  void AddCounter(CounterId counter, absl::string_view name) {
+    ActionList ignored;
+    ASSERT_TRUE(power_.AddCounterWakeSource(now_, counter, name, ignored).ok());
+  }
+  void AddHandle(uint64_t request, HandleId handle, absl::string_view name,
+                 Signals mask) {
+    ActionList ignored;
+    power_.OnAddWakeSource(
+        now_,
+        input::AddWakeSource{RequestId{request}, WakeSourceId{handle.value},
+                             std::string(name), mask},
+        ignored);
+  }
+  ActionList Suspend(uint64_t request) {
+    ActionList actions;
+    power_.OnSuspendContainer(now_, input::SuspendContainer{RequestId{request}},
+                              actions);
+    return actions;
+  }
+  ActionList CounterValue(CounterId counter, int64_t value) {
+    ActionList actions;
+    power_.OnCounterValue(now_, counter, value, actions);
+    return actions;
+  }
+  ActionList HandleSignals(HandleId handle, Signals signals) {
+    ActionList actions;
+    power_.OnHandleSignalled(now_, input::HandleSignalled{handle, signals},
+                             actions);
+    return actions;
+  }
+
+  PowerManager power_;
+  Instant now_ = At(absl::Seconds(1));
+};
+
+// ---- PW-1 ----
+
+TEST_F(PowerManagerTest, PW1_CounterSourceActiveWhilePositive) {
+  ActionList actions;
+  ASSERT_TRUE(
+      power_.AddCounterWakeSource(now_, kCounter, "binder", actions).ok());
+  EXPECT_THAT(Describe(actions), ElementsAre("wake_source_added 7 binder"));
+  EXPECT_FALSE(power_.wake_sources().IsActive(kCounterSource));
+
+  EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
+  EXPECT_TRUE(power_.wake_sources().IsActive(kCounterSource));
+  EXPECT_THAT(CounterValue(kCounter, 0), IsEmpty());
+  EXPECT_FALSE(power_.wake_sources().IsActive(kCounterSource));
+}
+
+TEST_F(PowerManagerTest, PW1_HandleSourceActiveWhileMaskAsserted) {
+  ActionList actions;
+  power_.OnAddWakeSource(
+      now_,
+      input::AddWakeSource{RequestId{3}, kHandleSource, "alarm", kSignalUser0},
+      actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("wake_source_added 12 alarm", "reply 3 OK none"));
+
+  EXPECT_THAT(HandleSignals(kHandle, kSignalReadable), IsEmpty());
+  EXPECT_FALSE(power_.wake_sources().IsActive(kHandleSource));
+  EXPECT_THAT(HandleSignals(kHandle, kSignalReadable | kSignalUser0),
+              IsEmpty());
+  EXPECT_TRUE(power_.wake_sources().IsActive(kHandleSource));
+}
+
+TEST_F(PowerManagerTest, PW1_RemoveIsIdempotent) {
+  AddHandle(1, kHandle, "alarm", kSignalUser0);
+  ActionList actions;
+  power_.OnRemoveWakeSource(
+      now_, input::RemoveWakeSource{RequestId{2}, kHandleSource}, actions);
+  power_.OnRemoveWakeSource(
+      now_, input::RemoveWakeSource{RequestId{3}, kHandleSource}, actions);
+  power_.OnRemoveWakeSource(
+      now_, input::RemoveWakeSource{RequestId{4}, WakeSourceId{999}}, actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("wake_source_removed 12", "reply 2 OK none",
+                          "reply 3 OK none", "reply 4 OK none"));
+  EXPECT_FALSE(power_.wake_sources().Contains(kHandleSource));
+}
+
+TEST_F(PowerManagerTest, PW1_CounterSourceRemoveIsIdempotent) {
+  AddCounter(kCounter, "binder");
+  ActionList actions;
+  power_.RemoveCounterWakeSource(now_, kCounter, actions);
+  power_.RemoveCounterWakeSource(now_, kCounter, actions);
+  EXPECT_THAT(Describe(actions), ElementsAre("wake_source_removed 7"));
+}
+
+TEST_F(PowerManagerTest, PW1_AddWakeSourceRefusesAnOverlongName) {
+  ActionList actions;
+  power_.OnAddWakeSource(
+      now_,
+      input::AddWakeSource{RequestId{5}, kHandleSource,
+                           std::string(WakeSources::kMaxNameBytes + 1, 'x'),
+                           kSignalUser0},
+      actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("reply 5 INVALID_ARGUMENT: PW-1: wake source name "
+                          "is 1025 bytes; the limit is 1024 none"));
+  EXPECT_FALSE(power_.wake_sources().Contains(kHandleSource));
+}
+
+TEST_F(PowerManagerTest, PW1_AddWakeSourceRefusesBeyondTheLimit) {
+  for (uint64_t i = 1; i <= WakeSources::kMaxWakeSources; ++i) {
+    AddCounter(CounterId{1000 + i}, "c");
+  }
+  ActionList actions;
+  power_.OnAddWakeSource(
+      now_,
+      input::AddWakeSource{RequestId{5}, kHandleSource, "alarm", kSignalUser0},
+      actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("reply 5 RESOURCE_EXHAUSTED: PW-1: too many wake "
+                          "sources (limit 1024) none"));
+
+  // A proxy's counter is refused the same way, with no action, so the
+  // caller can refuse the proxy.
+  ActionList counter_actions;
+  EXPECT_EQ(
+      power_.AddCounterWakeSource(now_, kCounter, "binder", counter_actions),
+      absl::ResourceExhaustedError("PW-1: too many wake sources (limit 1024)"));
+  EXPECT_THAT(counter_actions, IsEmpty());
+}
+
+TEST_F(PowerManagerTest, PW1_AddingAnExistingSourceReplacesIt) {
+  AddHandle(1, kHandle, "old", kSignalUser0);
+  ActionList actions;
+  power_.OnAddWakeSource(
+      now_,
+      input::AddWakeSource{RequestId{2}, kHandleSource, "new", kSignalUser1},
+      actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("wake_source_added 12 new", "reply 2 OK none"));
+  EXPECT_EQ(power_.wake_sources().size(), 1u);
+  EXPECT_EQ(power_.wake_sources().Name(kHandleSource), "new");
+  EXPECT_THAT(HandleSignals(kHandle, kSignalUser0), IsEmpty());
+  EXPECT_FALSE(power_.wake_sources().IsActive(kHandleSource));
+}
+
+// ---- PW-2 ----
+
+TEST_F(PowerManagerTest, PW2_RegisterSignalsAwakeAtOnce) {
+  ActionList actions;
+  power_.OnRegisterWakeWatcher(
+      now_, input::RegisterWakeWatcher{RequestId{1}, WatcherId{4}}, actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("signal_watcher 4 AWAKE", "reply 1 OK none"));
+}
+
+TEST_F(PowerManagerTest, PW2_RegisterDuringSuspendSignalsTheCurrentState) {
+  AddCounter(kCounter, "binder");
+  Suspend(1);
+  ActionList actions;
+  power_.OnRegisterWakeWatcher(
+      now_, input::RegisterWakeWatcher{RequestId{2}, WatcherId{4}}, actions);
+  now_ = At(absl::Seconds(2));
+  power_.OnCounterValue(now_, kCounter, 1, actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("signal_watcher 4 ASLEEP", "reply 2 OK none",
+                          "resume_guest", "signal_watcher 4 AWAKE",
+                          "reply 1 OK woken_by=7 name=binder slept=1s"));
+}
+
+TEST_F(PowerManagerTest, PW2_WatchersSeeAsleepThenAwakeInOrder) {
+  RegisterWatcher(1, 9);
+  RegisterWatcher(2, 3);
+  AddHandle(3, kHandle, "alarm", kSignalUser0);
+
+  ActionList actions = Suspend(4);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("suspend_guest", "signal_watcher 3 ASLEEP",
+                          "signal_watcher 9 ASLEEP"));
+  now_ = At(absl::Seconds(5));
+  EXPECT_THAT(Describe(HandleSignals(kHandle, kSignalUser0)),
+              ElementsAre("resume_guest", "signal_watcher 3 AWAKE",
+                          "signal_watcher 9 AWAKE",
+                          "reply 4 OK woken_by=12 name=alarm slept=4s"));
+}
+
+TEST_F(PowerManagerTest, PW2_NeverTwoAsleepsInARow) {
+  ActionList all;
+  power_.OnRegisterWakeWatcher(
+      now_, input::RegisterWakeWatcher{RequestId{1}, WatcherId{4}}, all);
+  AddCounter(kCounter, "binder");
+  power_.OnSuspendContainer(now_, input::SuspendContainer{RequestId{2}}, all);
+
+  ActionList second;
+  power_.OnSuspendContainer(now_, input::SuspendContainer{RequestId{3}},
+                            second);
+  EXPECT_THAT(Describe(second),
+              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: container is "
+                          "already suspended none"));
+  EXPECT_TRUE(power_.suspended());
+  all.insert(all.end(), second.begin(), second.end());
+
+  power_.OnCounterValue(now_, kCounter, 1, all);
+  power_.OnCounterValue(now_, kCounter, 0, all);
+  power_.OnSuspendContainer(now_, input::SuspendContainer{RequestId{4}}, all);
+  EXPECT_THAT(SignalsTo(WatcherId{4}, all),
+              ElementsAre(WakeSignal::kAwake, WakeSignal::kAsleep,
+                          WakeSignal::kAwake, WakeSignal::kAsleep));
+}
+
+TEST_F(PowerManagerTest, PW2_RefusesAWatcherThatIsAlreadyRegistered) {
+  RegisterWatcher(1, 4);
+  Suspend(2);
+  ActionList actions;
+  power_.OnRegisterWakeWatcher(
+      now_, input::RegisterWakeWatcher{RequestId{3}, WatcherId{4}}, actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("reply 3 ALREADY_EXISTS: PW-2: wake watcher 4 is "
+                          "already registered none"));
+}
+
+TEST_F(PowerManagerTest, PW2_RefusesMoreThanMaxWatchers) {
+  for (uint64_t i = 1; i <= PowerManager::kMaxWatchers; ++i) {
+    RegisterWatcher(i, i);
+  }
+  ActionList actions;
+  power_.OnRegisterWakeWatcher(
+      now_, input::RegisterWakeWatcher{RequestId{999}, WatcherId{999}},
+      actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("reply 999 RESOURCE_EXHAUSTED: PW-2: too many wake "
+                          "watchers (limit 256) none"));
+  // The refused watcher is not signalled on suspend.
+  EXPECT_THAT(SignalsTo(WatcherId{999}, Suspend(1000)), IsEmpty());
+}
+
+// ---- PW-3 ----
+
+TEST_F(PowerManagerTest, PW3_RefusesNamingTheActiveSource) {
+  RegisterWatcher(1, 4);
+  AddHandle(2, HandleId{40}, "alarm", kSignalUser0);
+  AddCounter(CounterId{30}, "binder");
+  HandleSignals(HandleId{40}, kSignalUser0);
+  CounterValue(CounterId{30}, 2);
+
+  EXPECT_THAT(Describe(Suspend(3)),
+              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: wake source "
+                          "'binder' (30) is active none"));
+}
+
+TEST_F(PowerManagerTest, PW3_StateUnchangedOnRefusal) {
+  RegisterWatcher(1, 4);
+  AddHandle(2, kHandle, "alarm", kSignalUser0);
+  HandleSignals(kHandle, kSignalUser0);
+
+  ActionList refused = Suspend(3);
+  EXPECT_THAT(Describe(refused),
+              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: wake source "
+                          "'alarm' (12) is active none"));
+  EXPECT_FALSE(power_.suspended());
+
+  // Nothing was left pending: the source going idle and active again does
+  // not answer request 3 or resume anything.
+  EXPECT_THAT(HandleSignals(kHandle, kSignalNone), IsEmpty());
+  EXPECT_THAT(HandleSignals(kHandle, kSignalUser0), IsEmpty());
+}
+
+TEST_F(PowerManagerTest, PW3_ReturnsWhichSourceWokeAndHowLong) {
+  RegisterWatcher(1, 4);
+  AddHandle(2, kHandle, "alarm", kSignalUser0);
+  AddCounter(kCounter, "binder");
+
+  now_ = At(absl::Milliseconds(1500));
+  EXPECT_THAT(Describe(Suspend(3)),
+              ElementsAre("suspend_guest", "signal_watcher 4 ASLEEP"));
+  EXPECT_TRUE(power_.suspended());
+
+  // A signal outside the mask does not wake it.
+  now_ = At(absl::Seconds(2));
+  EXPECT_THAT(HandleSignals(kHandle, kSignalReadable), IsEmpty());
+  EXPECT_TRUE(power_.suspended());
+
+  now_ = Instant{3'750'000'123};
+  ActionList woken = HandleSignals(kHandle, kSignalReadable | kSignalUser0);
+  EXPECT_THAT(Describe(woken),
+              ElementsAre("resume_guest", "signal_watcher 4 AWAKE",
+                          "reply 3 OK woken_by=12 name=alarm "
+                          "slept=2.250000123s"));
+  ASSERT_EQ(woken.size(), 3u);
+  const auto& reply = std::get<action::Reply>(woken[2]);
+  EXPECT_EQ(std::get<SuspendResult>(reply.value),
+            (SuspendResult{kHandleSource, "alarm",
+                           absl::Nanoseconds(2'250'000'123)}));
+  EXPECT_FALSE(power_.suspended());
+}
+
+TEST_F(PowerManagerTest, PW3_AddingAnActiveSourceDuringSuspendWakesAtOnce) {
+  RegisterWatcher(1, 4);
+  Suspend(2);
+  // Observed before it is a wake source: remembered, but wakes nothing yet.
+  EXPECT_THAT(HandleSignals(kHandle, kSignalUser0), IsEmpty());
+
+  now_ = At(absl::Seconds(3));
+  ActionList actions;
+  power_.OnAddWakeSource(
+      now_,
+      input::AddWakeSource{RequestId{3}, kHandleSource, "alarm", kSignalUser0},
+      actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("wake_source_added 12 alarm", "resume_guest",
+                          "signal_watcher 4 AWAKE",
+                          "reply 2 OK woken_by=12 name=alarm slept=2s",
+                          "reply 3 OK none"));
+}
+
+TEST_F(PowerManagerTest, PW3_SuspendWithNoWakeSourcesWaits) {
+  EXPECT_THAT(Describe(Suspend(1)), ElementsAre("suspend_guest"));
+  EXPECT_TRUE(power_.suspended());
+  EXPECT_THAT(CounterValue(kCounter, 5), IsEmpty());
+  EXPECT_TRUE(power_.suspended());
+}
+
+// ---- PW-4 ----
+
+TEST_F(PowerManagerTest, PW4_CounterAtOneRefusesSuspend) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);  // counter_added after a message entered
+  EXPECT_THAT(Describe(Suspend(1)),
+              ElementsAre("reply 1 FAILED_PRECONDITION: PW-3: wake source "
+                          "'binder' (7) is active none"));
+  EXPECT_FALSE(power_.suspended());
+}
+
+TEST_F(PowerManagerTest, PW4_SuspendSucceedsAfterCounterChangedToZero) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);
+  ASSERT_FALSE(Describe(Suspend(1)).empty());
+  EXPECT_FALSE(power_.suspended());
+
+  CounterValue(kCounter, 0);  // counter_changed: the container handled it
+  EXPECT_THAT(Describe(Suspend(2)), ElementsAre("suspend_guest"));
+  EXPECT_TRUE(power_.suspended());
+}
+
+TEST_F(PowerManagerTest, PW4_CounterAddDuringSuspendResumesAtOnce) {
+  RegisterWatcher(1, 4);
+  AddCounter(kCounter, "binder");
+  Suspend(2);
+
+  now_ = At(absl::Milliseconds(1010));
+  EXPECT_THAT(Describe(CounterValue(kCounter, 1)),
+              ElementsAre("resume_guest", "signal_watcher 4 AWAKE",
+                          "reply 2 OK woken_by=7 name=binder slept=10ms"));
+  EXPECT_FALSE(power_.suspended());
+  // And while the message is unhandled the container stays awake.
+  EXPECT_THAT(Describe(Suspend(3)),
+              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: wake source "
+                          "'binder' (7) is active none"));
+}
+
+TEST_F(PowerManagerTest, PW4_CounterPositiveBeforeRegistrationRefusesSuspend) {
+  CounterValue(kCounter, 1);
+  AddCounter(kCounter, "binder");
+  EXPECT_THAT(Describe(Suspend(1)),
+              ElementsAre("reply 1 FAILED_PRECONDITION: PW-3: wake source "
+                          "'binder' (7) is active none"));
+}
+
+TEST_F(PowerManagerTest, PW4_CounterRegisteredPositiveDuringSuspendWakes) {
+  Suspend(1);
+  CounterValue(kCounter, 1);
+  ActionList actions;
+  ASSERT_TRUE(
+      power_.AddCounterWakeSource(now_, kCounter, "binder", actions).ok());
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("wake_source_added 7 binder", "resume_guest",
+                          "reply 1 OK woken_by=7 name=binder slept=0"));
+}
+
+// ---- PX-4 ----
+
+TEST_F(PowerManagerTest, PX4_RemovedCounterNoLongerWakes) {
+  RegisterWatcher(1, 4);
+  AddCounter(kCounter, "binder");
+  ActionList removed;
+  power_.RemoveCounterWakeSource(now_, kCounter, removed);
+  EXPECT_THAT(Describe(removed), ElementsAre("wake_source_removed 7"));
+
+  Suspend(2);
+  EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
+  EXPECT_TRUE(power_.suspended());
+}
+
+TEST_F(PowerManagerTest, PX4_RemovedActiveCounterNoLongerBlocksSuspend) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);
+  ActionList removed;
+  power_.RemoveCounterWakeSource(now_, kCounter, removed);
+  EXPECT_THAT(Describe(Suspend(1)), ElementsAre("suspend_guest"));
+}
+
+// ---- RT-2 ----
+
+TEST_F(PowerManagerTest, RT2_ShutdownResumesAndAbortsThePendingSuspend) {
+  RegisterWatcher(1, 4);
+  AddCounter(kCounter, "binder");
+  Suspend(2);
+
+  ActionList actions;
+  power_.Shutdown(now_, actions);
+  EXPECT_THAT(Describe(actions),
+              ElementsAre("resume_guest", "signal_watcher 4 AWAKE",
+                          "reply 2 ABORTED: RT-2: runtime is shutting down "
+                          "none"));
+  EXPECT_FALSE(power_.suspended());
+  EXPECT_TRUE(power_.shut_down());
+
+  ActionList again;
+  power_.Shutdown(now_, again);
+  EXPECT_THAT(again, IsEmpty());
+  // The aborted suspend is not answered a second time on wake.
+  EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
+}
+
+TEST_F(PowerManagerTest, RT2_ShutdownWhileAwakeEmitsNothingAndRefusesSuspend) {
+  RegisterWatcher(1, 4);
+  ActionList actions;
+  power_.Shutdown(now_, actions);
+  EXPECT_THAT(actions, IsEmpty());
+  EXPECT_THAT(Describe(Suspend(2)),
+              ElementsAre("reply 2 FAILED_PRECONDITION: RT-2: runtime is "
+                          "shutting down none"));
+  EXPECT_FALSE(power_.suspended());
+}
+
+}  // namespace
+}  // namespace proctor
