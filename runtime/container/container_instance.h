@@ -39,6 +39,40 @@ absl::string_view ContainerStateName(ContainerState state);
 // "/run/proctor/containers/<id>/rootfs".
 std::string ContainerRootfs(ContainerId id);
 
+namespace container_internal {
+
+// Defined outside ContainerInstance: clang cannot default-construct a nested
+// struct with member initializers inside std::optional while the enclosing
+// class is incomplete.
+// Where the start sequence is; the *Backoff phases wait for a retry timer,
+// the others for the completion of an action.
+enum class StartPhase : uint8_t {
+  kBooting,
+  kBootBackoff,
+  kConnecting,
+  kConnectBackoff,
+  kCreatingProcess,
+  kStartingProcess,
+};
+
+struct StartInProgress {
+  RequestId request;
+  StartPhase phase = StartPhase::kBooting;
+  // When the action or wait of the current phase began.
+  Instant phase_began;
+  uint32_t boot_attempt = 0;
+  uint32_t connect_attempt = 0;
+  Instant first_connect_attempt;
+  Instant retry_due;  // the armed retry timer's deadline
+  StartupTimingRecorder timing;
+  // RT-2: abort at the next step instead of going on.
+  bool aborting = false;
+  // An exit that overtook process_started; applied once it arrives.
+  std::optional<ExitStatus> early_exit;
+};
+
+}  // namespace container_internal
+
 class ContainerInstance {
  public:
   // CN-4.
@@ -98,33 +132,8 @@ class ContainerInstance {
   void StopForShutdown(Instant now, ActionList& actions);
 
  private:
-  // Where the start sequence is; the *Backoff phases wait for a retry timer,
-  // the others for the completion of an action.
-  enum class StartPhase : uint8_t {
-    kBooting,
-    kBootBackoff,
-    kConnecting,
-    kConnectBackoff,
-    kCreatingProcess,
-    kStartingProcess,
-  };
-
-  struct StartInProgress {
-    RequestId request;
-    StartPhase phase = StartPhase::kBooting;
-    // When the action or wait of the current phase began.
-    Instant phase_began;
-    uint32_t boot_attempt = 0;
-    uint32_t connect_attempt = 0;
-    Instant first_connect_attempt;
-    Instant retry_due;  // the armed retry timer's deadline
-    StartupTimingRecorder timing;
-    // RT-2: abort at the next step instead of going on.
-    bool aborting = false;
-    // An exit that overtook process_started; applied once it arrives.
-    std::optional<ExitStatus> early_exit;
-  };
-
+  using StartPhase = container_internal::StartPhase;
+  using StartInProgress = container_internal::StartInProgress;
   // What the container holds in the world and must give back exactly once.
   struct Held {
     bool vm = false;  // a VM this container booted and owns
@@ -162,7 +171,7 @@ class ContainerInstance {
   TransientPredicate is_transient_;
   ContainerState state_ = ContainerState::kInstalled;
   PortAllocator ports_;
-  std::optional<StartInProgress> start_;
+  std::optional<container_internal::StartInProgress> start_;
   Held held_;
   // WaitProcess was sent: the guest is asked for the exit status only once.
   bool asked_guest_ = false;
