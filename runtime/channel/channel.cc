@@ -14,15 +14,29 @@ ChannelTable::ChannelTable(KoidAllocator* koids) : shared_koids_(koids) {
   PROCTOR_CHECK(koids != nullptr);
 }
 
+ChannelTable::ChannelTable(uint64_t first_koid, size_t max_channels,
+                           size_t max_queued_messages)
+    : own_koids_(first_koid),
+      max_channels_(max_channels),
+      max_queued_messages_(max_queued_messages) {}
+
+ChannelTable::ChannelTable(KoidAllocator* koids, size_t max_channels,
+                           size_t max_queued_messages)
+    : shared_koids_(koids),
+      max_channels_(max_channels),
+      max_queued_messages_(max_queued_messages) {
+  PROCTOR_CHECK(koids != nullptr);
+}
+
 EndpointId ChannelTable::AllocateKoid() {
   return EndpointId{shared_koids_ != nullptr ? shared_koids_->Next()
                                              : own_koids_.Next()};
 }
 
 absl::StatusOr<std::pair<EndpointId, EndpointId>> ChannelTable::CreatePair() {
-  if (open_channels_ >= kMaxChannels) {
+  if (open_channels_ >= max_channels_) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "channel table is full: ", kMaxChannels, " channels are open"));
+        "channel table is full: ", max_channels_, " channels are open"));
   }
   const EndpointId a = AllocateKoid();
   const EndpointId b = AllocateKoid();
@@ -45,7 +59,7 @@ ChannelStatus ChannelTable::Write(EndpointId from, Message message) {
   auto peer = endpoints_.find(it->second.peer);
   // An open endpoint whose peer is not marked closed has an open peer.
   PROCTOR_CHECK(peer != endpoints_.end());
-  if (peer->second.queue.size() >= kMaxQueuedMessages) {
+  if (peer->second.queue.size() >= max_queued_messages_) {
     return ChannelStatus::kShouldWait;
   }
   peer->second.queue.push_back(std::move(message));

@@ -9,8 +9,8 @@ namespace proctor {
 
 ChannelProxy::ChannelProxy(ProxyId id, EndpointId container_endpoint,
                            EndpointId remote_endpoint, CounterId counter,
-                           std::string name)
-    : id_(id), counter_(counter), name_(std::move(name)) {
+                           std::string name, MutantSet mutants)
+    : id_(id), counter_(counter), name_(std::move(name)), mutants_(mutants) {
   PROCTOR_CHECK(container_endpoint != remote_endpoint);
   to_container_.source = remote_endpoint;
   to_container_.destination = container_endpoint;
@@ -18,11 +18,15 @@ ChannelProxy::ChannelProxy(ProxyId id, EndpointId container_endpoint,
   to_remote_.source = container_endpoint;
   to_remote_.destination = remote_endpoint;
   to_remote_.counts = false;
+  if (mutants_.Has(Mutant::kProxyCountAfterWrite)) [[unlikely]] {
+    to_container_.counts = false;
+    to_container_.counts_after_write = true;
+  }
 }
 
-ChannelProxy::ChannelProxy(const input::AddProxy& add)
+ChannelProxy::ChannelProxy(const input::AddProxy& add, MutantSet mutants)
     : ChannelProxy(add.proxy, add.container_endpoint, add.remote_endpoint,
-                   add.counter, add.name) {}
+                   add.counter, add.name, mutants) {}
 
 ChannelProxy::Direction* ChannelProxy::BySource(EndpointId endpoint) {
   if (endpoint == to_container_.source) return &to_container_;
@@ -91,6 +95,12 @@ void ChannelProxy::OnEndpointSignalled(Instant /*now*/,
   if (stopped_) return;
   Direction* d = BySource(in.endpoint);
   if (d == nullptr) return;
+  if ((in.signals & kSignalPeerClosed) &&
+      mutants_.Has(Mutant::kProxyOnePerWake)) [[unlikely]] {
+    // Like the seed: stop at once, dropping whatever is still readable.
+    StopNow(absl::OkStatus(), out);
+    return;
+  }
   if (in.signals & kSignalPeerClosed) d->source_peer_closed = true;
   if (in.signals & (kSignalReadable | kSignalPeerClosed)) {
     // PX-3: even a bare PEER_CLOSED is answered by a read, which reports
@@ -152,7 +162,6 @@ void ChannelProxy::OnCounterAdded(Instant /*now*/,
   if (stopped_) return;
   Direction& d = to_container_;
   if (in.counter != counter_ || d.step != Step::kCounting) return;
-  PROCTOR_CHECK(d.message.has_value());
   if (in.status != ChannelStatus::kOk) {
     StopNow(absl::InternalError(
                 absl::StrCat(Describe(), ": counter ", counter_.value,
@@ -160,6 +169,15 @@ void ChannelProxy::OnCounterAdded(Instant /*now*/,
             out);
     return;
   }
+  if (d.counts_after_write) [[unlikely]] {
+    // The message was already written; this count completes its forward.
+    d.step = Step::kIdle;
+    d.wants_read = true;
+    Pump(d, out);
+    MaybeStop(out);
+    return;
+  }
+  PROCTOR_CHECK(d.message.has_value());
   if (DestinationGone(d)) {
     d.step = Step::kIdle;
     d.message.reset();
@@ -182,9 +200,17 @@ void ChannelProxy::OnMessageWritten(Instant /*now*/,
   switch (in.status) {
     case ChannelStatus::kOk:
       ++d->forwarded;
+      if (d->counts_after_write) [[unlikely]] {
+        d->step = Step::kCounting;
+        out.push_back(action::CounterAdd{counter_, +1});
+        break;
+      }
       // Keep draining: the world signals edges, not levels, so the source
       // may hold more than the signal that started this forward announced.
-      d->wants_read = true;
+      // (Mutant proxy-one-per-wake waits for the next signal instead.)
+      if (!mutants_.Has(Mutant::kProxyOnePerWake)) [[likely]] {
+        d->wants_read = true;
+      }
       Pump(*d, out);
       break;
     case ChannelStatus::kPeerClosed: {

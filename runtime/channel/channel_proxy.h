@@ -21,6 +21,7 @@
 #include "runtime/model/channel_types.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 
 namespace proctor {
@@ -28,10 +29,12 @@ namespace proctor {
 class ChannelProxy {
  public:
   // The two endpoints must differ (ProxyManager validates untrusted input
-  // before constructing a proxy).
+  // before constructing a proxy). `mutants` switches on known bugs for the
+  // simulator to catch (runtime/model/mutants.h); empty for the reference.
   ChannelProxy(ProxyId id, EndpointId container_endpoint,
-               EndpointId remote_endpoint, CounterId counter, std::string name);
-  explicit ChannelProxy(const input::AddProxy& add);
+               EndpointId remote_endpoint, CounterId counter, std::string name,
+               MutantSet mutants = {});
+  explicit ChannelProxy(const input::AddProxy& add, MutantSet mutants = {});
 
   // Inputs about other endpoints or counters, inputs that answer no
   // operation in flight, and every input after the proxy stopped are
@@ -74,6 +77,9 @@ class ChannelProxy {
     EndpointId source;
     EndpointId destination;
     bool counts = false;  // PX-2: only remote -> container
+    // Mutant proxy-count-after-write: the count follows the confirmed write
+    // instead of preceding it (`counts` is then false).
+    bool counts_after_write = false;
     Step step = Step::kIdle;
     // The message between its read and its confirmed write.
     std::optional<Message> message;
@@ -103,6 +109,7 @@ class ChannelProxy {
   ProxyId id_;
   CounterId counter_;
   std::string name_;
+  MutantSet mutants_;
   Direction to_container_;
   Direction to_remote_;
   bool stopped_ = false;

@@ -25,15 +25,23 @@ CounterTable::CounterTable(KoidAllocator* koids) : shared_koids_(koids) {
   PROCTOR_CHECK(koids != nullptr);
 }
 
+CounterTable::CounterTable(uint64_t first_koid, size_t max_counters)
+    : own_koids_(first_koid), max_counters_(max_counters) {}
+
+CounterTable::CounterTable(KoidAllocator* koids, size_t max_counters)
+    : shared_koids_(koids), max_counters_(max_counters) {
+  PROCTOR_CHECK(koids != nullptr);
+}
+
 CounterId CounterTable::AllocateKoid() {
   return CounterId{shared_koids_ != nullptr ? shared_koids_->Next()
                                             : own_koids_.Next()};
 }
 
 absl::StatusOr<CounterId> CounterTable::Create(int64_t initial) {
-  if (counters_.size() >= kMaxCounters) {
+  if (counters_.size() >= max_counters_) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "counter table is full: ", kMaxCounters, " counters are live"));
+        "counter table is full: ", max_counters_, " counters are live"));
   }
   const CounterId id = AllocateKoid();
   PROCTOR_CHECK(!counters_.contains(id));

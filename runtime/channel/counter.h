@@ -13,6 +13,7 @@
 #include "runtime/channel/koid_allocator.h"
 #include "runtime/model/channel_types.h"
 #include "runtime/model/ids.h"
+#include "runtime/model/limits.h"
 
 namespace proctor {
 
@@ -34,15 +35,19 @@ class Counter {
 // Counters keyed by koid, for a simulator that executes counter_add actions.
 class CounterTable {
  public:
-  static constexpr size_t kMaxCounters = 16384;
+  // The default bound on live counters (RuntimeLimits::max_counters).
+  static constexpr size_t kMaxCounters = RuntimeLimits{}.max_counters;
 
   // Allocates koids from the table's own counter, from first_koid.
   explicit CounterTable(uint64_t first_koid = 1);
   // Allocates koids from `koids` (not owned; must outlive the table and its
   // copies), e.g. the one a ChannelTable uses.
   explicit CounterTable(KoidAllocator* koids);
+  // The same with an explicit capacity instead of kMaxCounters.
+  CounterTable(uint64_t first_koid, size_t max_counters);
+  CounterTable(KoidAllocator* koids, size_t max_counters);
 
-  // ResourceExhausted beyond kMaxCounters live counters.
+  // ResourceExhausted beyond max_counters() live counters.
   absl::StatusOr<CounterId> Create(int64_t initial = 0);
   // BAD_HANDLE for an unknown or closed counter; otherwise as Counter::Add.
   // *value_after (if given) receives the value after the call whenever the
@@ -55,12 +60,14 @@ class CounterTable {
   // Closing an unknown or closed counter does nothing.
   void Close(CounterId counter);
   size_t size() const { return counters_.size(); }
+  size_t max_counters() const { return max_counters_; }
 
  private:
   CounterId AllocateKoid();
 
   KoidAllocator own_koids_;
   KoidAllocator* shared_koids_ = nullptr;
+  size_t max_counters_ = kMaxCounters;
   absl::btree_map<CounterId, Counter> counters_;
 };
 

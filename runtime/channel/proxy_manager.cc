@@ -16,6 +16,9 @@ std::string ProxyName(ProxyId proxy) {
 
 }  // namespace
 
+ProxyManager::ProxyManager(const RuntimeLimits& limits, MutantSet mutants)
+    : max_proxies_(limits.max_proxies), mutants_(mutants) {}
+
 absl::Status ProxyManager::OnAddProxy(Instant /*now*/,
                                       const input::AddProxy& in,
                                       ActionList& /*out*/) {
@@ -61,12 +64,12 @@ absl::Status ProxyManager::OnAddProxy(Instant /*now*/,
           absl::StrCat(self, ": ", role, " ", koid, " is already ", *holder));
     }
   }
-  if (proxies_.size() + stopped_.size() >= kMaxProxies) {
+  if (proxies_.size() + stopped_.size() >= max_proxies_) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("too many proxies: ", kMaxProxies,
+        absl::StrCat("too many proxies: ", max_proxies_,
                      " are live or stopped and not yet cleaned up"));
   }
-  proxies_.emplace(in.proxy, ChannelProxy(in));
+  proxies_.emplace(in.proxy, ChannelProxy(in, mutants_));
   by_endpoint_.emplace(in.container_endpoint, in.proxy);
   by_endpoint_.emplace(in.remote_endpoint, in.proxy);
   by_counter_.emplace(in.counter, in.proxy);

@@ -14,15 +14,18 @@
 #include "runtime/model/action.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/limits.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 
 namespace proctor {
 
 class ProxyManager {
  public:
-  // Live proxies plus stopped ones not yet taken by TakeStopped(): a stopped
-  // proxy holds its slot until its wake source is known to be removed.
-  static constexpr size_t kMaxProxies = 256;
+  // The default bound (RuntimeLimits::max_proxies) on live proxies plus
+  // stopped ones not yet taken by TakeStopped(): a stopped proxy holds its
+  // slot until its wake source is known to be removed.
+  static constexpr size_t kMaxProxies = RuntimeLimits{}.max_proxies;
   // Names come from clients and end up in wake-source names and traces.
   static constexpr size_t kMaxProxyNameBytes = 1024;
 
@@ -33,6 +36,10 @@ class ProxyManager {
     absl::Status status;
   };
 
+  ProxyManager() : ProxyManager(RuntimeLimits{}) {}
+  // Uses limits.max_proxies; `mutants` is handed to every proxy it starts.
+  explicit ProxyManager(const RuntimeLimits& limits, MutantSet mutants = {});
+
   // Validates and starts a proxy. It does not reply and emits nothing: the
   // caller replies and registers the wake source, and the world signals the
   // endpoints. Errors, checked in this order:
@@ -41,7 +48,7 @@ class ProxyManager {
   //                    one of the endpoints, or the name is too long;
   //   AlreadyExists    an endpoint or the counter is used by a live proxy
   //                    (the message names the koid and that proxy);
-  //   ResourceExhausted kMaxProxies reached.
+  //   ResourceExhausted max_proxies() reached.
   absl::Status OnAddProxy(Instant now, const input::AddProxy& in,
                           ActionList& out);
 
@@ -72,6 +79,7 @@ class ProxyManager {
   void StopAll(Instant now, ActionList& out);
 
   size_t live() const { return proxies_.size(); }
+  size_t max_proxies() const { return max_proxies_; }
   // The live proxy, or nullptr.
   const ChannelProxy* Find(ProxyId proxy) const;
 
@@ -80,6 +88,8 @@ class ProxyManager {
   // Moves `proxy` to the stopped list if it has stopped.
   void RetireIfStopped(ProxyId proxy);
 
+  size_t max_proxies_;
+  MutantSet mutants_;
   absl::btree_map<ProxyId, ChannelProxy> proxies_;
   absl::btree_map<EndpointId, ProxyId> by_endpoint_;
   absl::btree_map<CounterId, ProxyId> by_counter_;

@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/channel/testing/describe_action.h"
+#include "runtime/model/testing/action_matchers.h"
 
 namespace proctor {
 namespace {
 
-using ::proctor::testing::Drain;
+using ::proctor::action_testing::TakeActions;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -27,30 +27,30 @@ class ProxyManagerTest : public ::testing::Test {
  protected:
   absl::Status AddProxy(const input::AddProxy& in) {
     absl::Status status = manager_.OnAddProxy(now_, in, out_);
-    EXPECT_THAT(Drain(out_), IsEmpty()) << "add_proxy emits nothing";
+    EXPECT_THAT(TakeActions(out_), IsEmpty()) << "add_proxy emits nothing";
     return status;
   }
   std::vector<std::string> Signal(uint64_t e, Signals s) {
     manager_.OnEndpointSignalled(
         now_, input::EndpointSignalled{EndpointId{e}, s}, out_);
-    return Drain(out_);
+    return TakeActions(out_);
   }
   std::vector<std::string> Read(uint64_t e, ChannelStatus status,
                                 std::string bytes = "") {
     manager_.OnMessageRead(
         now_, input::MessageRead{EndpointId{e}, status, Message{bytes, {}}},
         out_);
-    return Drain(out_);
+    return TakeActions(out_);
   }
   std::vector<std::string> Added(uint64_t counter, ChannelStatus status) {
     manager_.OnCounterAdded(
         now_, input::CounterAdded{CounterId{counter}, status, 1}, out_);
-    return Drain(out_);
+    return TakeActions(out_);
   }
   std::vector<std::string> Written(uint64_t e, ChannelStatus status) {
     manager_.OnMessageWritten(
         now_, input::MessageWritten{EndpointId{e}, status}, out_);
-    return Drain(out_);
+    return TakeActions(out_);
   }
 
   Instant now_ = Instant::FromNanos(5);
@@ -143,18 +143,24 @@ TEST_F(ProxyManagerTest, PX1_MoreThanTheLimitIsResourceExhausted) {
 TEST_F(ProxyManagerTest, PX1_RoutesEachInputToTheProxyHoldingTheId) {
   ASSERT_EQ(AddProxy(Add(1, 10, 20, 30)), absl::OkStatus());
   ASSERT_EQ(AddProxy(Add(2, 11, 21, 31)), absl::OkStatus());
-  EXPECT_THAT(Signal(21, kSignalReadable), ElementsAre("read_message(21)"));
-  EXPECT_THAT(Signal(20, kSignalReadable), ElementsAre("read_message(20)"));
+  EXPECT_THAT(Signal(21, kSignalReadable),
+              ElementsAre("read_message endpoint=21"));
+  EXPECT_THAT(Signal(20, kSignalReadable),
+              ElementsAre("read_message endpoint=20"));
   EXPECT_THAT(Read(21, ChannelStatus::kOk, "two"),
-              ElementsAre("counter_add(31, +1)"));
+              ElementsAre("counter_add counter=31 delta=+1"));
   EXPECT_THAT(Read(20, ChannelStatus::kOk, "one"),
-              ElementsAre("counter_add(30, +1)"));
-  EXPECT_THAT(Added(30, ChannelStatus::kOk),
-              ElementsAre("write_message(10, \"one\")"));
-  EXPECT_THAT(Added(31, ChannelStatus::kOk),
-              ElementsAre("write_message(11, \"two\")"));
-  EXPECT_THAT(Written(11, ChannelStatus::kOk), ElementsAre("read_message(21)"));
-  EXPECT_THAT(Written(10, ChannelStatus::kOk), ElementsAre("read_message(20)"));
+              ElementsAre("counter_add counter=30 delta=+1"));
+  EXPECT_THAT(
+      Added(30, ChannelStatus::kOk),
+      ElementsAre("write_message endpoint=10 message=\"one\" handles=[]"));
+  EXPECT_THAT(
+      Added(31, ChannelStatus::kOk),
+      ElementsAre("write_message endpoint=11 message=\"two\" handles=[]"));
+  EXPECT_THAT(Written(11, ChannelStatus::kOk),
+              ElementsAre("read_message endpoint=21"));
+  EXPECT_THAT(Written(10, ChannelStatus::kOk),
+              ElementsAre("read_message endpoint=20"));
   EXPECT_EQ(manager_.Find(ProxyId{1})->forwarded_to_container(), 1u);
   EXPECT_EQ(manager_.Find(ProxyId{2})->forwarded_to_container(), 1u);
 }
@@ -175,13 +181,16 @@ TEST_F(ProxyManagerTest, PX1_InputsForUnknownIdsAreIgnored) {
 TEST_F(ProxyManagerTest, PX3_PeerClosedDrainsThenStopsAndReleasesTheIds) {
   ASSERT_EQ(AddProxy(Add(1, 10, 20, 30)), absl::OkStatus());
   EXPECT_THAT(Signal(10, kSignalReadable | kSignalPeerClosed),
-              ElementsAre("read_message(10)"));
-  EXPECT_THAT(Read(10, ChannelStatus::kOk, "bye"),
-              ElementsAre("write_message(20, \"bye\")"));
-  EXPECT_THAT(Written(20, ChannelStatus::kOk), ElementsAre("read_message(10)"));
-  EXPECT_THAT(Read(10, ChannelStatus::kPeerClosed),
-              ElementsAre("close_endpoint(10)", "close_endpoint(20)",
-                          "proxy_stopped(1)"));
+              ElementsAre("read_message endpoint=10"));
+  EXPECT_THAT(
+      Read(10, ChannelStatus::kOk, "bye"),
+      ElementsAre("write_message endpoint=20 message=\"bye\" handles=[]"));
+  EXPECT_THAT(Written(20, ChannelStatus::kOk),
+              ElementsAre("read_message endpoint=10"));
+  EXPECT_THAT(
+      Read(10, ChannelStatus::kPeerClosed),
+      ElementsAre("close_endpoint endpoint=10", "close_endpoint endpoint=20",
+                  "proxy_stopped proxy=1"));
   EXPECT_EQ(manager_.live(), 0u);
   // The stopped proxy's ids are free again and its inputs are ignored.
   EXPECT_THAT(Signal(20, kSignalReadable), IsEmpty());
@@ -192,14 +201,18 @@ TEST_F(ProxyManagerTest, PX4_TakeStoppedReportsEachStoppedProxyOnce) {
   ASSERT_EQ(AddProxy(Add(1, 10, 20, 30)), absl::OkStatus());
   ASSERT_EQ(AddProxy(Add(2, 11, 21, 31)), absl::OkStatus());
   ASSERT_EQ(AddProxy(Add(3, 12, 22, 32)), absl::OkStatus());
-  ASSERT_THAT(Signal(22, kSignalPeerClosed), ElementsAre("read_message(22)"));
-  ASSERT_THAT(Signal(10, kSignalPeerClosed), ElementsAre("read_message(10)"));
-  ASSERT_THAT(Read(22, ChannelStatus::kPeerClosed),
-              ElementsAre("close_endpoint(12)", "close_endpoint(22)",
-                          "proxy_stopped(3)"));
-  ASSERT_THAT(Read(10, ChannelStatus::kPeerClosed),
-              ElementsAre("close_endpoint(10)", "close_endpoint(20)",
-                          "proxy_stopped(1)"));
+  ASSERT_THAT(Signal(22, kSignalPeerClosed),
+              ElementsAre("read_message endpoint=22"));
+  ASSERT_THAT(Signal(10, kSignalPeerClosed),
+              ElementsAre("read_message endpoint=10"));
+  ASSERT_THAT(
+      Read(22, ChannelStatus::kPeerClosed),
+      ElementsAre("close_endpoint endpoint=12", "close_endpoint endpoint=22",
+                  "proxy_stopped proxy=3"));
+  ASSERT_THAT(
+      Read(10, ChannelStatus::kPeerClosed),
+      ElementsAre("close_endpoint endpoint=10", "close_endpoint endpoint=20",
+                  "proxy_stopped proxy=1"));
   std::vector<ProxyManager::StoppedProxy> stopped = manager_.TakeStopped();
   ASSERT_EQ(stopped.size(), 2u);
   EXPECT_EQ(stopped[0].proxy, ProxyId{3});
@@ -213,12 +226,14 @@ TEST_F(ProxyManagerTest, PX4_TakeStoppedReportsEachStoppedProxyOnce) {
 
 TEST_F(ProxyManagerTest, PX4_FailedProxyIsReportedWithItsReason) {
   ASSERT_EQ(AddProxy(Add(4, 10, 20, 30, "net")), absl::OkStatus());
-  ASSERT_THAT(Signal(20, kSignalReadable), ElementsAre("read_message(20)"));
+  ASSERT_THAT(Signal(20, kSignalReadable),
+              ElementsAre("read_message endpoint=20"));
   ASSERT_THAT(Read(20, ChannelStatus::kOk, "x"),
-              ElementsAre("counter_add(30, +1)"));
-  EXPECT_THAT(Added(30, ChannelStatus::kOutOfRange),
-              ElementsAre("close_endpoint(10)", "close_endpoint(20)",
-                          "proxy_stopped(4)"));
+              ElementsAre("counter_add counter=30 delta=+1"));
+  EXPECT_THAT(
+      Added(30, ChannelStatus::kOutOfRange),
+      ElementsAre("close_endpoint endpoint=10", "close_endpoint endpoint=20",
+                  "proxy_stopped proxy=4"));
   std::vector<ProxyManager::StoppedProxy> stopped = manager_.TakeStopped();
   ASSERT_EQ(stopped.size(), 1u);
   EXPECT_EQ(stopped[0].proxy, ProxyId{4});
@@ -234,10 +249,11 @@ TEST_F(ProxyManagerTest, PX4_StoppedProxiesHoldTheirSlotUntilTaken) {
               absl::OkStatus());
   }
   ASSERT_THAT(Signal(1000, kSignalPeerClosed),
-              ElementsAre("read_message(1000)"));
-  ASSERT_THAT(Read(1000, ChannelStatus::kPeerClosed),
-              ElementsAre("close_endpoint(1000)", "close_endpoint(1001)",
-                          "proxy_stopped(0)"));
+              ElementsAre("read_message endpoint=1000"));
+  ASSERT_THAT(
+      Read(1000, ChannelStatus::kPeerClosed),
+      ElementsAre("close_endpoint endpoint=1000",
+                  "close_endpoint endpoint=1001", "proxy_stopped proxy=0"));
   EXPECT_EQ(manager_.live(), 255u);
   EXPECT_EQ(AddProxy(Add(999, 1, 2, 3)).code(),
             absl::StatusCode::kResourceExhausted);
@@ -251,9 +267,9 @@ TEST_F(ProxyManagerTest, PX4_StopProxyStopsOneAndReportsIt) {
   EXPECT_EQ(manager_.StopProxy(now_, ProxyId{2},
                                absl::AbortedError("no wake source"), out_),
             absl::OkStatus());
-  EXPECT_THAT(Drain(out_),
-              ElementsAre("close_endpoint(11)", "close_endpoint(21)",
-                          "proxy_stopped(2)"));
+  EXPECT_THAT(TakeActions(out_), ElementsAre("close_endpoint endpoint=11",
+                                             "close_endpoint endpoint=21",
+                                             "proxy_stopped proxy=2"));
   EXPECT_EQ(manager_.live(), 1u);
   std::vector<ProxyManager::StoppedProxy> stopped = manager_.TakeStopped();
   ASSERT_EQ(stopped.size(), 1u);
@@ -263,21 +279,23 @@ TEST_F(ProxyManagerTest, PX4_StopProxyStopsOneAndReportsIt) {
   EXPECT_EQ(
       manager_.StopProxy(now_, ProxyId{2}, absl::AbortedError("again"), out_),
       absl::NotFoundError("proxy 2 is not a live proxy"));
-  EXPECT_THAT(Drain(out_), IsEmpty());
+  EXPECT_THAT(TakeActions(out_), IsEmpty());
 }
 
 TEST_F(ProxyManagerTest, PX4_StopAllStopsEveryProxyInIdOrder) {
   ASSERT_EQ(AddProxy(Add(7, 17, 27, 37, "seven")), absl::OkStatus());
   ASSERT_EQ(AddProxy(Add(2, 12, 22, 32, "two")), absl::OkStatus());
   ASSERT_EQ(AddProxy(Add(5, 15, 25, 35, "five")), absl::OkStatus());
-  ASSERT_THAT(Signal(25, kSignalReadable), ElementsAre("read_message(25)"));
+  ASSERT_THAT(Signal(25, kSignalReadable),
+              ElementsAre("read_message endpoint=25"));
   manager_.StopAll(now_, out_);
-  EXPECT_THAT(Drain(out_),
-              ElementsAre("close_endpoint(12)", "close_endpoint(22)",
-                          "proxy_stopped(2)", "close_endpoint(15)",
-                          "close_endpoint(25)", "proxy_stopped(5)",
-                          "close_endpoint(17)", "close_endpoint(27)",
-                          "proxy_stopped(7)"));
+  EXPECT_THAT(
+      TakeActions(out_),
+      ElementsAre("close_endpoint endpoint=12", "close_endpoint endpoint=22",
+                  "proxy_stopped proxy=2", "close_endpoint endpoint=15",
+                  "close_endpoint endpoint=25", "proxy_stopped proxy=5",
+                  "close_endpoint endpoint=17", "close_endpoint endpoint=27",
+                  "proxy_stopped proxy=7"));
   EXPECT_EQ(manager_.live(), 0u);
   std::vector<ProxyManager::StoppedProxy> stopped = manager_.TakeStopped();
   ASSERT_EQ(stopped.size(), 3u);
@@ -292,7 +310,7 @@ TEST_F(ProxyManagerTest, PX4_StopAllStopsEveryProxyInIdOrder) {
   // The read that was in flight comes back to nobody.
   EXPECT_THAT(Read(25, ChannelStatus::kOk, "late"), IsEmpty());
   manager_.StopAll(now_, out_);  // idempotent
-  EXPECT_THAT(Drain(out_), IsEmpty());
+  EXPECT_THAT(TakeActions(out_), IsEmpty());
   EXPECT_THAT(manager_.TakeStopped(), IsEmpty());
 }
 

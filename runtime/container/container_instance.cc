@@ -39,11 +39,15 @@ std::string ContainerRootfs(ContainerId id) {
 }
 
 ContainerInstance::ContainerInstance(ContainerId id, const ContainerSpec& spec,
-                                     TransientPredicate is_transient)
+                                     TransientPredicate is_transient,
+                                     const RuntimeLimits& limits,
+                                     MutantSet mutants)
     : id_(id),
       spec_(spec),
       is_transient_(is_transient),
-      ports_(spec.port_start, spec.port_end) {
+      max_pending_requests_(limits.max_pending_container_requests),
+      mutants_(mutants),
+      ports_(spec.port_start, spec.port_end, mutants) {
   PROCTOR_CHECK(is_transient_ != nullptr);
 }
 
@@ -292,10 +296,21 @@ void ContainerInstance::OnExited(Instant /*now*/, ExitStatus status,
   ContainerEvent event = EventOfKind(ContainerEvent::Kind::kExit);
   event.exit = status;
   Emit(std::move(event), actions);
-  const bool stopping = stop_.has_value();
-  if (stopping && stop_->grace_deadline.has_value()) {
+  if (stop_.has_value() && stop_->grace_deadline.has_value()) {
+    // Mutant stop-sleeps-whole-grace: like the seed, the stop sleeps on
+    // until the grace timer fires, which answers it (OnTimerFired).
+    if (mutants_.Has(Mutant::kStopSleepsWholeGrace)) [[unlikely]] {
+      return;
+    }
     actions.push_back(action::CancelTimer{Timer(TimerKind::kStopGrace)});
   }
+  AnswerPending(actions);
+}
+
+void ContainerInstance::AnswerPending(ActionList& actions) {
+  PROCTOR_CHECK(exit_.has_value());
+  const ExitStatus status = *exit_;
+  const bool stopping = stop_.has_value();
   stop_.reset();
   if (stopping || !pending_.empty()) {
     Release(actions);
@@ -307,12 +322,12 @@ void ContainerInstance::OnExited(Instant /*now*/, ExitStatus status,
 }
 
 bool ContainerInstance::QueuePending(RequestId request, ActionList& actions) {
-  if (pending_.size() >= kMaxPendingRequests) {
+  if (pending_.size() >= max_pending_requests_) {
     ReplyError(request,
                absl::ResourceExhaustedError(
                    absl::StrCat("container ", id_.value,
                                 " has too many pending waits and stops (max ",
-                                kMaxPendingRequests, ")")),
+                                max_pending_requests_, ")")),
                actions);
     return false;
   }
@@ -428,9 +443,16 @@ void ContainerInstance::OnTimerFired(Instant now, TimerKind kind,
       }
       return;
     case TimerKind::kStopGrace:
-      if (state_ == ContainerState::kRunning && stop_.has_value() &&
-          stop_->grace_deadline.has_value() && now >= *stop_->grace_deadline) {
+      // A stop is only in progress while the container runs, except with
+      // the stop-sleeps-whole-grace mutant, whose stop outlives the exit.
+      if (stop_.has_value() && stop_->grace_deadline.has_value() &&
+          now >= *stop_->grace_deadline) {
         stop_->grace_deadline.reset();
+        if (state_ == ContainerState::kExited) [[unlikely]] {
+          AnswerPending(actions);  // no SIGKILL: the process is gone
+          return;
+        }
+        PROCTOR_CHECK(state_ == ContainerState::kRunning);
         actions.push_back(action::SignalContainer{id_, kSigKill});
       }
       return;
@@ -459,7 +481,7 @@ void ContainerInstance::CopyFile(Instant /*now*/, RequestId request,
     return;
   }
   absl::StatusOr<std::string> path =
-      ResolveGuestPath(ContainerRootfs(id_), guest_path);
+      ResolveGuestPath(ContainerRootfs(id_), guest_path, mutants_);
   if (!path.ok()) {
     ReplyError(request, path.status(), actions);
     return;

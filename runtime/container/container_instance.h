@@ -22,6 +22,8 @@
 #include "runtime/model/exit_status.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/limits.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 #include "runtime/model/timer.h"
 
@@ -79,23 +81,28 @@ class ContainerInstance {
   static constexpr absl::Duration kDefaultStopGrace = absl::Seconds(10);
   // Longer graces are refused so that `now + grace` cannot overflow.
   static constexpr absl::Duration kMaxStopGrace = absl::Hours(24);
-  // Waits and stops queued on one container at a time.
-  static constexpr size_t kMaxPendingRequests = 64;
+  // The default bound on waits and stops queued on one container at a time
+  // (RuntimeLimits::max_pending_container_requests).
+  static constexpr size_t kMaxPendingRequests =
+      RuntimeLimits{}.max_pending_container_requests;
   // Linux signal numbers, real-time signals included.
   static constexpr int kMaxSignal = 64;
 
+  // Uses limits.max_pending_container_requests. `mutants` switches on known
+  // bugs for the simulator to catch (runtime/model/mutants.h).
   ContainerInstance(ContainerId id, const ContainerSpec& spec,
-                    TransientPredicate is_transient);
+                    TransientPredicate is_transient,
+                    const RuntimeLimits& limits = {}, MutantSet mutants = {});
 
   ContainerId id() const { return id_; }
   const ContainerSpec& spec() const { return spec_; }
   ContainerState state() const { return state_; }
   // The cached exit status (CN-3), once the process has exited.
   const std::optional<ExitStatus>& exit_status() const { return exit_; }
-  // Neither starting nor running (RT-2).
+  // Neither starting nor running nor stopping (RT-2).
   bool Settled() const {
     return state_ != ContainerState::kStarting &&
-           state_ != ContainerState::kRunning;
+           state_ != ContainerState::kRunning && !stop_.has_value();
   }
 
   // Requests. Each appends exactly one action::Reply for `request`: at once,
@@ -142,7 +149,9 @@ class ContainerInstance {
   };
 
   struct StopInProgress {
-    // Set while the grace timer is armed; cleared when SIGKILL has been sent.
+    // Set while the grace timer is armed; cleared when SIGKILL has been sent
+    // (or, with stop-sleeps-whole-grace, when the grace ran out after the
+    // exit).
     std::optional<Instant> grace_deadline;
   };
 
@@ -161,6 +170,9 @@ class ContainerInstance {
   bool AbortIfRequested(ActionList& actions);
 
   void BeginStop(Instant now, absl::Duration grace, ActionList& actions);
+  // After the exit: ends the stop, cleans up (CN-3) if anyone stopped or
+  // waited, and answers every pending wait and stop with the exit status.
+  void AnswerPending(ActionList& actions);
   void AskGuestForExit(ActionList& actions);
   // CN-3: stop relays, delete the process, stop an owned VM; once.
   void Release(ActionList& actions);
@@ -169,6 +181,8 @@ class ContainerInstance {
   ContainerId id_;
   ContainerSpec spec_;
   TransientPredicate is_transient_;
+  size_t max_pending_requests_;
+  MutantSet mutants_;
   ContainerState state_ = ContainerState::kInstalled;
   PortAllocator ports_;
   std::optional<container_internal::StartInProgress> start_;

@@ -6,12 +6,12 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "runtime/container/testing/describe_actions.h"
+#include "runtime/model/describe.h"
+#include "runtime/model/testing/action_matchers.h"
 
 namespace proctor {
 namespace {
 
-using ::proctor::container_testing::Describe;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -30,7 +30,7 @@ class ContainerInstanceTest : public ::testing::Test {
                                Instant now) {
     ActionList actions;
     (container_.*step)(now, std::nullopt, actions);
-    return Describe(actions);
+    return DescribeActions(actions);
   }
 
   ContainerInstance container_;
@@ -48,23 +48,31 @@ TEST_F(ContainerInstanceTest, CN1_StatesAndSettlement) {
   EXPECT_TRUE(container_.Settled());
   ActionList actions;
   container_.Start(Ms(0), RequestId{1}, actions);
-  EXPECT_THAT(Describe(actions), ElementsAre("boot_vm 3 attempt=1"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("boot_vm container=3 attempt=1"));
   EXPECT_EQ(container_.state(), ContainerState::kStarting);
   EXPECT_FALSE(container_.Settled());
   EXPECT_THAT(Run(&ContainerInstance::OnVmBooted, Ms(1)),
-              ElementsAre("connect_agent 3 attempt=1"));
+              ElementsAre("connect_agent container=3 attempt=1"));
   EXPECT_THAT(Run(&ContainerInstance::OnAgentConnected, Ms(2)),
-              ElementsAre("create_process 3"));
+              ElementsAre("create_process container=3"));
   EXPECT_THAT(Run(&ContainerInstance::OnProcessCreated, Ms(3)),
-              ElementsAre("start_process 3"));
-  EXPECT_THAT(Run(&ContainerInstance::OnProcessStarted, Ms(4)),
-              ElementsAre("event 3 started", "reply #1 OK timing total=4ms"));
+              ElementsAre("start_process container=3"));
+  EXPECT_THAT(
+      Run(&ContainerInstance::OnProcessStarted, Ms(4)),
+      ElementsAre("container_event container=3 kind=started",
+                  "reply request=1 status=OK value={vm_boot=1ms spec_build=0 "
+                  "agent_connect=1ms socket_relays=0 stdio_prepare=0 "
+                  "config_write=0 request_encode=0 create_process=1ms "
+                  "start_gate_wait=0 start_process=1ms total=4ms}"));
   EXPECT_EQ(container_.state(), ContainerState::kRunning);
   EXPECT_FALSE(container_.Settled());
   EXPECT_FALSE(container_.exit_status().has_value());
   actions.clear();
   container_.OnExited(Ms(5), ExitStatus::Exited(2), actions);
-  EXPECT_THAT(Describe(actions), ElementsAre("event 3 exit Exit(2)"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre("container_event container=3 kind=exit status=Exit(2)"));
   EXPECT_EQ(container_.state(), ContainerState::kExited);
   EXPECT_EQ(container_.exit_status(), ExitStatus::Exited(2));
   EXPECT_TRUE(container_.Settled());
@@ -87,12 +95,13 @@ TEST_F(ContainerInstanceTest, CN4_DefaultGraceIs10s) {
   Run(&ContainerInstance::OnProcessStarted, Ms(0));
   actions.clear();
   container_.Stop(Ms(250), RequestId{2}, std::nullopt, actions);
-  EXPECT_THAT(Describe(actions), ElementsAre("signal_container 3 SIGTERM",
-                                             "arm_timer stop_grace/3 at 10.25s",
-                                             "wait_process 3"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("signal_container container=3 signal=SIGTERM",
+                          "arm_timer timer=stop_grace/3 deadline=10.250000000s",
+                          "wait_process container=3"));
   actions.clear();
   container_.OnTimerFired(Ms(250), TimerKind::kHangup, actions);
-  EXPECT_THAT(Describe(actions), IsEmpty());
+  EXPECT_THAT(DescribeActions(actions), IsEmpty());
 }
 
 }  // namespace

@@ -34,6 +34,17 @@ ContainerManager::ContainerManager(TransientPredicate is_transient,
                                    size_t subscriber_capacity)
     : is_transient_(is_transient), bus_(subscriber_capacity) {
   PROCTOR_CHECK(is_transient_ != nullptr);
+  limits_.events_per_subscriber = subscriber_capacity;
+}
+
+ContainerManager::ContainerManager(TransientPredicate is_transient,
+                                   const RuntimeLimits& limits,
+                                   MutantSet mutants)
+    : is_transient_(is_transient),
+      limits_(limits),
+      mutants_(mutants),
+      bus_(limits.events_per_subscriber, limits.max_event_subscribers) {
+  PROCTOR_CHECK(is_transient_ != nullptr);
 }
 
 const ContainerInstance* ContainerManager::Find(ContainerId id) const {
@@ -85,16 +96,17 @@ void ContainerManager::OnInstallContainer(
     ReplyStatus(request.request, std::move(valid), actions);
     return;
   }
-  if (containers_.size() >= kMaxContainers) {
+  if (containers_.size() >= limits_.max_containers) {
     ReplyStatus(request.request,
                 absl::ResourceExhaustedError(absl::StrCat(
-                    "too many containers (max ", kMaxContainers, ")")),
+                    "too many containers (max ", limits_.max_containers, ")")),
                 actions);
     return;
   }
-  containers_.emplace(
-      std::piecewise_construct, std::forward_as_tuple(request.container),
-      std::forward_as_tuple(request.container, request.spec, is_transient_));
+  containers_.emplace(std::piecewise_construct,
+                      std::forward_as_tuple(request.container),
+                      std::forward_as_tuple(request.container, request.spec,
+                                            is_transient_, limits_, mutants_));
   ContainerEvent installed;
   installed.kind = ContainerEvent::Kind::kInstalled;
   actions.push_back(action::EmitContainerEvent{request.container, installed});

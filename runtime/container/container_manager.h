@@ -14,17 +14,25 @@
 #include "runtime/model/action.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/limits.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 
 namespace proctor {
 
 class ContainerManager {
  public:
-  static constexpr size_t kMaxContainers = 256;
+  // The default bound on installed containers
+  // (RuntimeLimits::max_containers).
+  static constexpr size_t kMaxContainers = RuntimeLimits{}.max_containers;
 
   explicit ContainerManager(
       TransientPredicate is_transient = IsTransientVmnetBootError,
       size_t subscriber_capacity = ContainerEventBus::kSubscriberCapacity);
+  // Uses limits.max_containers, the event-bus limits and the per-container
+  // limits; `mutants` is handed to every container it installs.
+  ContainerManager(TransientPredicate is_transient, const RuntimeLimits& limits,
+                   MutantSet mutants = {});
 
   // Requests: each appends exactly one action::Reply for its request, at once
   // or (start, wait, stop) when the outcome is known. An unknown container id
@@ -82,6 +90,7 @@ class ContainerManager {
   // Observers for the supervisor and tests; nullptr for an unknown id.
   const ContainerInstance* Find(ContainerId id) const;
   size_t container_count() const { return containers_.size(); }
+  size_t max_containers() const { return limits_.max_containers; }
   const ContainerEventBus& events() const { return bus_; }
 
  private:
@@ -93,6 +102,8 @@ class ContainerManager {
   void Publish(const ActionList& actions, size_t first);
 
   TransientPredicate is_transient_;
+  RuntimeLimits limits_;
+  MutantSet mutants_;
   absl::btree_map<ContainerId, ContainerInstance> containers_;
   ContainerEventBus bus_;
   bool shutting_down_ = false;

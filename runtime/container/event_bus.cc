@@ -7,8 +7,9 @@
 
 namespace proctor {
 
-ContainerEventBus::ContainerEventBus(size_t subscriber_capacity)
-    : capacity_(subscriber_capacity) {
+ContainerEventBus::ContainerEventBus(size_t subscriber_capacity,
+                                     size_t max_subscribers)
+    : capacity_(subscriber_capacity), max_subscribers_(max_subscribers) {
   PROCTOR_CHECK(capacity_ >= 1);
 }
 
@@ -17,9 +18,9 @@ absl::Status ContainerEventBus::Subscribe(SubscriberId subscriber) {
     return absl::AlreadyExistsError(absl::StrCat(
         "CN-1: subscriber ", subscriber.value, " is already subscribed"));
   }
-  if (subscribers_.size() >= kMaxSubscribers) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("CN-1: too many subscribers (max ", kMaxSubscribers, ")"));
+  if (subscribers_.size() >= max_subscribers_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "CN-1: too many subscribers (max ", max_subscribers_, ")"));
   }
   subscribers_.emplace(subscriber, Subscriber{});
   return absl::OkStatus();

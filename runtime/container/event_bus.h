@@ -17,19 +17,25 @@
 #include "runtime/model/action.h"
 #include "runtime/model/container_types.h"
 #include "runtime/model/ids.h"
+#include "runtime/model/limits.h"
 
 namespace proctor {
 
 class ContainerEventBus {
  public:
-  static constexpr size_t kSubscriberCapacity = 256;
-  static constexpr size_t kMaxSubscribers = 64;
+  // Defaults (RuntimeLimits::events_per_subscriber, max_event_subscribers).
+  static constexpr size_t kSubscriberCapacity =
+      RuntimeLimits{}.events_per_subscriber;
+  static constexpr size_t kMaxSubscribers =
+      RuntimeLimits{}.max_event_subscribers;
 
-  // `subscriber_capacity` events are held per subscriber (at least 1).
-  explicit ContainerEventBus(size_t subscriber_capacity = kSubscriberCapacity);
+  // `subscriber_capacity` events are held per subscriber (at least 1); at
+  // most `max_subscribers` subscribers exist at once.
+  explicit ContainerEventBus(size_t subscriber_capacity = kSubscriberCapacity,
+                             size_t max_subscribers = kMaxSubscribers);
 
   // The subscriber sees events published from now on. AlreadyExists for an
-  // id in use; ResourceExhausted beyond kMaxSubscribers.
+  // id in use; ResourceExhausted beyond max_subscribers().
   absl::Status Subscribe(SubscriberId subscriber);
   // NotFound for an unknown id.
   absl::Status Unsubscribe(SubscriberId subscriber);
@@ -42,6 +48,7 @@ class ContainerEventBus {
 
   size_t subscriber_count() const { return subscribers_.size(); }
   size_t subscriber_capacity() const { return capacity_; }
+  size_t max_subscribers() const { return max_subscribers_; }
 
  private:
   struct Subscriber {
@@ -50,6 +57,7 @@ class ContainerEventBus {
   };
 
   size_t capacity_;
+  size_t max_subscribers_;
   absl::btree_map<SubscriberId, Subscriber> subscribers_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "runtime/model/mutants.h"
 
 namespace proctor {
 
@@ -19,8 +20,10 @@ inline constexpr size_t kMaxGuestPathBytes = 4096;
 // nothing is left. InvalidArgument when the path is longer than
 // kMaxGuestPathBytes, is not strictly valid UTF-8, contains a NUL byte, or has
 // a `..` component ("CN-8: <path> escapes the container rootfs").
+// `mutants` may switch on guest-path-dotdot.
 absl::StatusOr<std::string> ResolveGuestPath(absl::string_view rootfs,
-                                             absl::string_view path);
+                                             absl::string_view path,
+                                             MutantSet mutants = {});
 
 // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
 // U+10FFFF, no truncated sequences.

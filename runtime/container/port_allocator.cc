@@ -4,10 +4,19 @@
 
 namespace proctor {
 
-PortAllocator::PortAllocator(uint32_t start, uint32_t end_inclusive)
-    : next_(start), end_inclusive_(end_inclusive) {}
+PortAllocator::PortAllocator(uint32_t start, uint32_t end_inclusive,
+                             MutantSet mutants)
+    : start_(start),
+      next_(start),
+      end_inclusive_(end_inclusive),
+      mutants_(mutants) {}
 
 absl::StatusOr<uint32_t> PortAllocator::Allocate() {
+  if (next_ > end_inclusive_ && mutants_.Has(Mutant::kPortsWrapAround) &&
+      start_ <= end_inclusive_) [[unlikely]] {
+    // Mutant ports-wrap-around: start over and hand out used ports again.
+    next_ = start_;
+  }
   if (next_ > end_inclusive_) {
     return absl::ResourceExhaustedError("CN-7: port range exhausted");
   }

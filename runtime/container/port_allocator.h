@@ -7,14 +7,15 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "runtime/model/mutants.h"
 
 namespace proctor {
 
 class PortAllocator {
  public:
   // Ports `start`..`end_inclusive`; start > end_inclusive is an empty range
-  // (every Allocate fails).
-  PortAllocator(uint32_t start, uint32_t end_inclusive);
+  // (every Allocate fails). `mutants` may switch on ports-wrap-around.
+  PortAllocator(uint32_t start, uint32_t end_inclusive, MutantSet mutants = {});
 
   // The next port, or ResourceExhausted "CN-7: port range exhausted" once the
   // range is used up, and on every call after that: never a wrap-around.
@@ -25,8 +26,10 @@ class PortAllocator {
 
  private:
   // 64-bit so that the range may end at UINT32_MAX without overflow.
+  uint64_t start_;
   uint64_t next_;
   uint64_t end_inclusive_;
+  MutantSet mutants_;
 };
 
 }  // namespace proctor

@@ -16,22 +16,22 @@
 namespace proctor {
 
 enum class Mutant : uint8_t {
-  kProxyOnePerWake,        // PX-3
-  kProxyCountAfterWrite,   // PX-2 / PW-4
-  kPayloadBackward,        // VM-4
-  kHangupIgnoresExit,      // VM-5
-  kFailureReasonIgnored,   // VM-6
-  kSuspendIgnoresCounters, // PW-3
-  kStopSleepsWholeGrace,   // CN-4
-  kPortsWrapAround,        // CN-7
-  kOnDiedTwice,            // VM-7
-  kGuestPathDotDot,        // CN-8
+  kProxyOnePerWake,         // PX-3
+  kProxyCountAfterWrite,    // PX-2 / PW-4
+  kPayloadBackward,         // VM-4
+  kHangupIgnoresExit,       // VM-5
+  kFailureReasonIgnored,    // VM-6
+  kSuspendIgnoresCounters,  // PW-3
+  kStopSleepsWholeGrace,    // CN-4
+  kPortsWrapAround,         // CN-7
+  kOnDiedTwice,             // VM-7
+  kGuestPathDotDot,         // CN-8
 };
 
 struct MutantInfo {
   Mutant mutant;
-  absl::string_view name;   // lower-case letters, digits, '-', '_'
-  absl::string_view rule;   // the rule it breaks, e.g. "PX-3"
+  absl::string_view name;  // lower-case letters, digits, '-', '_'
+  absl::string_view rule;  // the rule it breaks, e.g. "PX-3"
   absl::string_view description;
 };
 
@@ -45,8 +45,8 @@ inline constexpr MutantInfo kMutants[] = {
     {Mutant::kPayloadBackward, "payload-backward", "VM-4",
      "payload state updates are accepted even when they go backward"},
     {Mutant::kHangupIgnoresExit, "hangup-ignores-exit", "VM-5",
-     "the hangup wait ignores a VMM exit before Started and runs to its "
-     "timeout"},
+     "the hangup wait ignores a VMM exit before Started, runs to its "
+     "timeout and then reports HANGUP"},
     {Mutant::kFailureReasonIgnored, "failure-reason-ignored", "VM-6",
      "the failure reason the guest wrote is ignored; the death reason comes "
      "from the exit alone"},

@@ -9,6 +9,11 @@
 
 namespace proctor {
 
+PowerManager::PowerManager(const RuntimeLimits& limits, MutantSet mutants)
+    : max_watchers_(limits.max_wake_watchers),
+      mutants_(mutants),
+      wake_sources_(limits) {}
+
 void PowerManager::OnRegisterWakeWatcher(
     Instant /*now*/, const input::RegisterWakeWatcher& request,
     ActionList& actions) {
@@ -21,11 +26,11 @@ void PowerManager::OnRegisterWakeWatcher(
         std::monostate{}});
     return;
   }
-  if (watchers_.size() >= kMaxWatchers) {
+  if (watchers_.size() >= max_watchers_) {
     actions.push_back(action::Reply{
         request.request,
         absl::ResourceExhaustedError(absl::StrCat(
-            "PW-2: too many wake watchers (limit ", kMaxWatchers, ")")),
+            "PW-2: too many wake watchers (limit ", max_watchers_, ")")),
         std::monostate{}});
     return;
   }
@@ -109,12 +114,12 @@ void PowerManager::OnSuspendContainer(Instant now,
   }
   if (suspended()) {
     // Any source that became active during the suspend would have woken it.
-    PROCTOR_CHECK(!wake_sources_.FirstActive().has_value());
+    PROCTOR_CHECK(!SourceBlockingSuspend().has_value());
     refuse(
         absl::FailedPreconditionError("PW-3: container is already suspended"));
     return;
   }
-  if (std::optional<WakeSourceId> active = wake_sources_.FirstActive()) {
+  if (std::optional<WakeSourceId> active = SourceBlockingSuspend()) {
     refuse(absl::FailedPreconditionError(
         absl::StrCat("PW-3: wake source '", wake_sources_.Name(*active), "' (",
                      ToString(*active), ") is active")));
@@ -134,6 +139,16 @@ void PowerManager::Shutdown(Instant /*now*/, ActionList& actions) {
   actions.push_back(action::Reply{
       pending, absl::AbortedError("RT-2: runtime is shutting down"),
       std::monostate{}});
+}
+
+std::optional<WakeSourceId> PowerManager::SourceBlockingSuspend() const {
+  // Mutant suspend-ignores-counters: only handle-based sources hold the
+  // container awake, so it suspends with messages unhandled (PW-4). Waking
+  // still consults every source.
+  if (mutants_.Has(Mutant::kSuspendIgnoresCounters)) [[unlikely]] {
+    return wake_sources_.FirstActiveOfKind(WakeSourceKind::kHandle);
+  }
+  return wake_sources_.FirstActive();
 }
 
 void PowerManager::WakeIfActive(Instant now, ActionList& actions) {

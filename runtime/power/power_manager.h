@@ -23,6 +23,8 @@
 #include "runtime/model/channel_types.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/limits.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 #include "runtime/power/wake_sources.h"
 
@@ -30,7 +32,12 @@ namespace proctor {
 
 class PowerManager {
  public:
-  static constexpr size_t kMaxWatchers = 256;
+  // The default bound on wake watchers (RuntimeLimits::max_wake_watchers).
+  static constexpr size_t kMaxWatchers = RuntimeLimits{}.max_wake_watchers;
+
+  PowerManager() : PowerManager(RuntimeLimits{}) {}
+  // Uses limits.max_wake_watchers and the wake-source limits.
+  explicit PowerManager(const RuntimeLimits& limits, MutantSet mutants = {});
 
   // PW-2. The new watcher is signalled the container's current state: AWAKE
   // if it is running, ASLEEP if it is suspended right now. The seed signals
@@ -41,7 +48,7 @@ class PowerManager {
   // matches the truth, so never two ASLEEPs (nor two AWAKEs) in a row.
   // Errors (replied, nothing signalled): AlreadyExists for a watcher id that
   // is registered (signalling it again could repeat ASLEEP),
-  // ResourceExhausted beyond kMaxWatchers.
+  // ResourceExhausted beyond max_watchers().
   void OnRegisterWakeWatcher(Instant now,
                              const input::RegisterWakeWatcher& request,
                              ActionList& actions);
@@ -90,6 +97,7 @@ class PowerManager {
 
   bool suspended() const { return suspension_.has_value(); }
   bool shut_down() const { return shut_down_; }
+  size_t max_watchers() const { return max_watchers_; }
   const WakeSources& wake_sources() const { return wake_sources_; }
 
  private:
@@ -98,6 +106,8 @@ class PowerManager {
     Instant suspended_at;
   };
 
+  // PW-3: the active wake source that keeps the container from suspending.
+  std::optional<WakeSourceId> SourceBlockingSuspend() const;
   // If suspended and a wake source is active, resumes and answers the
   // pending suspend.
   void WakeIfActive(Instant now, ActionList& actions);
@@ -105,6 +115,8 @@ class PowerManager {
   void Resume(ActionList& actions);
   void SignalWatchers(WakeSignal signal, ActionList& actions) const;
 
+  size_t max_watchers_;
+  MutantSet mutants_;
   WakeSources wake_sources_;
   absl::btree_set<WatcherId> watchers_;
   std::optional<Suspension> suspension_;

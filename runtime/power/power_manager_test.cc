@@ -6,51 +6,16 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/model/describe.h"
 
 namespace proctor {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-// One line per action with every field the power manager sets, so a test
-// asserts kinds, order and fields with one ElementsAre.
-std::string Describe(const Action& action) {
-  if (const auto* a = std::get_if<action::Reply>(&action)) {
-    std::string value = "none";
-    if (const auto* r = std::get_if<SuspendResult>(&a->value)) {
-      value =
-          absl::StrCat("woken_by=", ToString(r->woken_by), " name=", r->name,
-                       " slept=", absl::FormatDuration(r->slept));
-    } else if (!std::holds_alternative<std::monostate>(a->value)) {
-      value = "unexpected";
-    }
-    return absl::StrCat("reply ", ToString(a->request), " ",
-                        a->status.ToString(), " ", value);
-  }
-  if (const auto* a = std::get_if<action::SignalWatcher>(&action)) {
-    return absl::StrCat("signal_watcher ", ToString(a->watcher), " ",
-                        WakeSignalName(a->signal));
-  }
-  if (const auto* a = std::get_if<action::WakeSourceAdded>(&action)) {
-    return absl::StrCat("wake_source_added ", ToString(a->source), " ",
-                        a->name);
-  }
-  if (const auto* a = std::get_if<action::WakeSourceRemoved>(&action)) {
-    return absl::StrCat("wake_source_removed ", ToString(a->source));
-  }
-  return std::string(ActionName(action));
-}
-
-std::vector<std::string> Describe(const ActionList& actions) {
-  std::vector<std::string> lines;
-  for (const Action& action : actions) lines.push_back(Describe(action));
-  return lines;
-}
 
 // The signals one watcher received, in order.
 std::vector<WakeSignal> SignalsTo(WatcherId watcher,
@@ -122,7 +87,8 @@ TEST_F(PowerManagerTest, PW1_CounterSourceActiveWhilePositive) {
   ActionList actions;
   ASSERT_TRUE(
       power_.AddCounterWakeSource(now_, kCounter, "binder", actions).ok());
-  EXPECT_THAT(Describe(actions), ElementsAre("wake_source_added 7 binder"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_added source=7 name=\"binder\""));
   EXPECT_FALSE(power_.wake_sources().IsActive(kCounterSource));
 
   EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
@@ -137,8 +103,9 @@ TEST_F(PowerManagerTest, PW1_HandleSourceActiveWhileMaskAsserted) {
       now_,
       input::AddWakeSource{RequestId{3}, kHandleSource, "alarm", kSignalUser0},
       actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("wake_source_added 12 alarm", "reply 3 OK none"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_added source=12 name=\"alarm\"",
+                          "reply request=3 status=OK"));
 
   EXPECT_THAT(HandleSignals(kHandle, kSignalReadable), IsEmpty());
   EXPECT_FALSE(power_.wake_sources().IsActive(kHandleSource));
@@ -156,9 +123,10 @@ TEST_F(PowerManagerTest, PW1_RemoveIsIdempotent) {
       now_, input::RemoveWakeSource{RequestId{3}, kHandleSource}, actions);
   power_.OnRemoveWakeSource(
       now_, input::RemoveWakeSource{RequestId{4}, WakeSourceId{999}}, actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("wake_source_removed 12", "reply 2 OK none",
-                          "reply 3 OK none", "reply 4 OK none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre("wake_source_removed source=12", "reply request=2 status=OK",
+                  "reply request=3 status=OK", "reply request=4 status=OK"));
   EXPECT_FALSE(power_.wake_sources().Contains(kHandleSource));
 }
 
@@ -167,7 +135,8 @@ TEST_F(PowerManagerTest, PW1_CounterSourceRemoveIsIdempotent) {
   ActionList actions;
   power_.RemoveCounterWakeSource(now_, kCounter, actions);
   power_.RemoveCounterWakeSource(now_, kCounter, actions);
-  EXPECT_THAT(Describe(actions), ElementsAre("wake_source_removed 7"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_removed source=7"));
 }
 
 TEST_F(PowerManagerTest, PW1_AddWakeSourceRefusesAnOverlongName) {
@@ -178,9 +147,11 @@ TEST_F(PowerManagerTest, PW1_AddWakeSourceRefusesAnOverlongName) {
                            std::string(WakeSources::kMaxNameBytes + 1, 'x'),
                            kSignalUser0},
       actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("reply 5 INVALID_ARGUMENT: PW-1: wake source name "
-                          "is 1025 bytes; the limit is 1024 none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre(
+          "reply request=5 status=INVALID_ARGUMENT: PW-1: wake source name "
+          "is 1025 bytes; the limit is 1024"));
   EXPECT_FALSE(power_.wake_sources().Contains(kHandleSource));
 }
 
@@ -193,9 +164,11 @@ TEST_F(PowerManagerTest, PW1_AddWakeSourceRefusesBeyondTheLimit) {
       now_,
       input::AddWakeSource{RequestId{5}, kHandleSource, "alarm", kSignalUser0},
       actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("reply 5 RESOURCE_EXHAUSTED: PW-1: too many wake "
-                          "sources (limit 1024) none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre(
+          "reply request=5 status=RESOURCE_EXHAUSTED: PW-1: too many wake "
+          "sources (limit 1024)"));
 
   // A proxy's counter is refused the same way, with no action, so the
   // caller can refuse the proxy.
@@ -213,8 +186,9 @@ TEST_F(PowerManagerTest, PW1_AddingAnExistingSourceReplacesIt) {
       now_,
       input::AddWakeSource{RequestId{2}, kHandleSource, "new", kSignalUser1},
       actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("wake_source_added 12 new", "reply 2 OK none"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_added source=12 name=\"new\"",
+                          "reply request=2 status=OK"));
   EXPECT_EQ(power_.wake_sources().size(), 1u);
   EXPECT_EQ(power_.wake_sources().Name(kHandleSource), "new");
   EXPECT_THAT(HandleSignals(kHandle, kSignalUser0), IsEmpty());
@@ -227,8 +201,9 @@ TEST_F(PowerManagerTest, PW2_RegisterSignalsAwakeAtOnce) {
   ActionList actions;
   power_.OnRegisterWakeWatcher(
       now_, input::RegisterWakeWatcher{RequestId{1}, WatcherId{4}}, actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("signal_watcher 4 AWAKE", "reply 1 OK none"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("signal_watcher watcher=4 signal=AWAKE",
+                          "reply request=1 status=OK"));
 }
 
 TEST_F(PowerManagerTest, PW2_RegisterDuringSuspendSignalsTheCurrentState) {
@@ -239,10 +214,12 @@ TEST_F(PowerManagerTest, PW2_RegisterDuringSuspendSignalsTheCurrentState) {
       now_, input::RegisterWakeWatcher{RequestId{2}, WatcherId{4}}, actions);
   now_ = At(absl::Seconds(2));
   power_.OnCounterValue(now_, kCounter, 1, actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("signal_watcher 4 ASLEEP", "reply 2 OK none",
-                          "resume_guest", "signal_watcher 4 AWAKE",
-                          "reply 1 OK woken_by=7 name=binder slept=1s"));
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("signal_watcher watcher=4 signal=ASLEEP",
+                          "reply request=2 status=OK", "resume_guest",
+                          "signal_watcher watcher=4 signal=AWAKE",
+                          "reply request=1 status=OK value={woken_by=7 "
+                          "name=\"binder\" slept=1s}"));
 }
 
 TEST_F(PowerManagerTest, PW2_WatchersSeeAsleepThenAwakeInOrder) {
@@ -251,14 +228,17 @@ TEST_F(PowerManagerTest, PW2_WatchersSeeAsleepThenAwakeInOrder) {
   AddHandle(3, kHandle, "alarm", kSignalUser0);
 
   ActionList actions = Suspend(4);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("suspend_guest", "signal_watcher 3 ASLEEP",
-                          "signal_watcher 9 ASLEEP"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre("suspend_guest", "signal_watcher watcher=3 signal=ASLEEP",
+                  "signal_watcher watcher=9 signal=ASLEEP"));
   now_ = At(absl::Seconds(5));
-  EXPECT_THAT(Describe(HandleSignals(kHandle, kSignalUser0)),
-              ElementsAre("resume_guest", "signal_watcher 3 AWAKE",
-                          "signal_watcher 9 AWAKE",
-                          "reply 4 OK woken_by=12 name=alarm slept=4s"));
+  EXPECT_THAT(
+      DescribeActions(HandleSignals(kHandle, kSignalUser0)),
+      ElementsAre("resume_guest", "signal_watcher watcher=3 signal=AWAKE",
+                  "signal_watcher watcher=9 signal=AWAKE",
+                  "reply request=4 status=OK value={woken_by=12 name=\"alarm\" "
+                  "slept=4s}"));
 }
 
 TEST_F(PowerManagerTest, PW2_NeverTwoAsleepsInARow) {
@@ -271,9 +251,11 @@ TEST_F(PowerManagerTest, PW2_NeverTwoAsleepsInARow) {
   ActionList second;
   power_.OnSuspendContainer(now_, input::SuspendContainer{RequestId{3}},
                             second);
-  EXPECT_THAT(Describe(second),
-              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: container is "
-                          "already suspended none"));
+  EXPECT_THAT(
+      DescribeActions(second),
+      ElementsAre(
+          "reply request=3 status=FAILED_PRECONDITION: PW-3: container is "
+          "already suspended"));
   EXPECT_TRUE(power_.suspended());
   all.insert(all.end(), second.begin(), second.end());
 
@@ -291,9 +273,11 @@ TEST_F(PowerManagerTest, PW2_RefusesAWatcherThatIsAlreadyRegistered) {
   ActionList actions;
   power_.OnRegisterWakeWatcher(
       now_, input::RegisterWakeWatcher{RequestId{3}, WatcherId{4}}, actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("reply 3 ALREADY_EXISTS: PW-2: wake watcher 4 is "
-                          "already registered none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre(
+          "reply request=3 status=ALREADY_EXISTS: PW-2: wake watcher 4 is "
+          "already registered"));
 }
 
 TEST_F(PowerManagerTest, PW2_RefusesMoreThanMaxWatchers) {
@@ -304,9 +288,11 @@ TEST_F(PowerManagerTest, PW2_RefusesMoreThanMaxWatchers) {
   power_.OnRegisterWakeWatcher(
       now_, input::RegisterWakeWatcher{RequestId{999}, WatcherId{999}},
       actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("reply 999 RESOURCE_EXHAUSTED: PW-2: too many wake "
-                          "watchers (limit 256) none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre(
+          "reply request=999 status=RESOURCE_EXHAUSTED: PW-2: too many wake "
+          "watchers (limit 256)"));
   // The refused watcher is not signalled on suspend.
   EXPECT_THAT(SignalsTo(WatcherId{999}, Suspend(1000)), IsEmpty());
 }
@@ -320,9 +306,11 @@ TEST_F(PowerManagerTest, PW3_RefusesNamingTheActiveSource) {
   HandleSignals(HandleId{40}, kSignalUser0);
   CounterValue(CounterId{30}, 2);
 
-  EXPECT_THAT(Describe(Suspend(3)),
-              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: wake source "
-                          "'binder' (30) is active none"));
+  EXPECT_THAT(
+      DescribeActions(Suspend(3)),
+      ElementsAre(
+          "reply request=3 status=FAILED_PRECONDITION: PW-3: wake source "
+          "'binder' (30) is active"));
 }
 
 TEST_F(PowerManagerTest, PW3_StateUnchangedOnRefusal) {
@@ -331,9 +319,11 @@ TEST_F(PowerManagerTest, PW3_StateUnchangedOnRefusal) {
   HandleSignals(kHandle, kSignalUser0);
 
   ActionList refused = Suspend(3);
-  EXPECT_THAT(Describe(refused),
-              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: wake source "
-                          "'alarm' (12) is active none"));
+  EXPECT_THAT(
+      DescribeActions(refused),
+      ElementsAre(
+          "reply request=3 status=FAILED_PRECONDITION: PW-3: wake source "
+          "'alarm' (12) is active"));
   EXPECT_FALSE(power_.suspended());
 
   // Nothing was left pending: the source going idle and active again does
@@ -348,8 +338,9 @@ TEST_F(PowerManagerTest, PW3_ReturnsWhichSourceWokeAndHowLong) {
   AddCounter(kCounter, "binder");
 
   now_ = At(absl::Milliseconds(1500));
-  EXPECT_THAT(Describe(Suspend(3)),
-              ElementsAre("suspend_guest", "signal_watcher 4 ASLEEP"));
+  EXPECT_THAT(
+      DescribeActions(Suspend(3)),
+      ElementsAre("suspend_guest", "signal_watcher watcher=4 signal=ASLEEP"));
   EXPECT_TRUE(power_.suspended());
 
   // A signal outside the mask does not wake it.
@@ -359,10 +350,11 @@ TEST_F(PowerManagerTest, PW3_ReturnsWhichSourceWokeAndHowLong) {
 
   now_ = Instant{3'750'000'123};
   ActionList woken = HandleSignals(kHandle, kSignalReadable | kSignalUser0);
-  EXPECT_THAT(Describe(woken),
-              ElementsAre("resume_guest", "signal_watcher 4 AWAKE",
-                          "reply 3 OK woken_by=12 name=alarm "
-                          "slept=2.250000123s"));
+  EXPECT_THAT(
+      DescribeActions(woken),
+      ElementsAre("resume_guest", "signal_watcher watcher=4 signal=AWAKE",
+                  "reply request=3 status=OK value={woken_by=12 name=\"alarm\" "
+                  "slept=2.250000123s}"));
   ASSERT_EQ(woken.size(), 3u);
   const auto& reply = std::get<action::Reply>(woken[2]);
   EXPECT_EQ(std::get<SuspendResult>(reply.value),
@@ -383,15 +375,17 @@ TEST_F(PowerManagerTest, PW3_AddingAnActiveSourceDuringSuspendWakesAtOnce) {
       now_,
       input::AddWakeSource{RequestId{3}, kHandleSource, "alarm", kSignalUser0},
       actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("wake_source_added 12 alarm", "resume_guest",
-                          "signal_watcher 4 AWAKE",
-                          "reply 2 OK woken_by=12 name=alarm slept=2s",
-                          "reply 3 OK none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre("wake_source_added source=12 name=\"alarm\"", "resume_guest",
+                  "signal_watcher watcher=4 signal=AWAKE",
+                  "reply request=2 status=OK value={woken_by=12 name=\"alarm\" "
+                  "slept=2s}",
+                  "reply request=3 status=OK"));
 }
 
 TEST_F(PowerManagerTest, PW3_SuspendWithNoWakeSourcesWaits) {
-  EXPECT_THAT(Describe(Suspend(1)), ElementsAre("suspend_guest"));
+  EXPECT_THAT(DescribeActions(Suspend(1)), ElementsAre("suspend_guest"));
   EXPECT_TRUE(power_.suspended());
   EXPECT_THAT(CounterValue(kCounter, 5), IsEmpty());
   EXPECT_TRUE(power_.suspended());
@@ -402,20 +396,22 @@ TEST_F(PowerManagerTest, PW3_SuspendWithNoWakeSourcesWaits) {
 TEST_F(PowerManagerTest, PW4_CounterAtOneRefusesSuspend) {
   AddCounter(kCounter, "binder");
   CounterValue(kCounter, 1);  // counter_added after a message entered
-  EXPECT_THAT(Describe(Suspend(1)),
-              ElementsAre("reply 1 FAILED_PRECONDITION: PW-3: wake source "
-                          "'binder' (7) is active none"));
+  EXPECT_THAT(
+      DescribeActions(Suspend(1)),
+      ElementsAre(
+          "reply request=1 status=FAILED_PRECONDITION: PW-3: wake source "
+          "'binder' (7) is active"));
   EXPECT_FALSE(power_.suspended());
 }
 
 TEST_F(PowerManagerTest, PW4_SuspendSucceedsAfterCounterChangedToZero) {
   AddCounter(kCounter, "binder");
   CounterValue(kCounter, 1);
-  ASSERT_FALSE(Describe(Suspend(1)).empty());
+  ASSERT_FALSE(DescribeActions(Suspend(1)).empty());
   EXPECT_FALSE(power_.suspended());
 
   CounterValue(kCounter, 0);  // counter_changed: the container handled it
-  EXPECT_THAT(Describe(Suspend(2)), ElementsAre("suspend_guest"));
+  EXPECT_THAT(DescribeActions(Suspend(2)), ElementsAre("suspend_guest"));
   EXPECT_TRUE(power_.suspended());
 }
 
@@ -425,22 +421,28 @@ TEST_F(PowerManagerTest, PW4_CounterAddDuringSuspendResumesAtOnce) {
   Suspend(2);
 
   now_ = At(absl::Milliseconds(1010));
-  EXPECT_THAT(Describe(CounterValue(kCounter, 1)),
-              ElementsAre("resume_guest", "signal_watcher 4 AWAKE",
-                          "reply 2 OK woken_by=7 name=binder slept=10ms"));
+  EXPECT_THAT(
+      DescribeActions(CounterValue(kCounter, 1)),
+      ElementsAre("resume_guest", "signal_watcher watcher=4 signal=AWAKE",
+                  "reply request=2 status=OK value={woken_by=7 name=\"binder\" "
+                  "slept=10ms}"));
   EXPECT_FALSE(power_.suspended());
   // And while the message is unhandled the container stays awake.
-  EXPECT_THAT(Describe(Suspend(3)),
-              ElementsAre("reply 3 FAILED_PRECONDITION: PW-3: wake source "
-                          "'binder' (7) is active none"));
+  EXPECT_THAT(
+      DescribeActions(Suspend(3)),
+      ElementsAre(
+          "reply request=3 status=FAILED_PRECONDITION: PW-3: wake source "
+          "'binder' (7) is active"));
 }
 
 TEST_F(PowerManagerTest, PW4_CounterPositiveBeforeRegistrationRefusesSuspend) {
   CounterValue(kCounter, 1);
   AddCounter(kCounter, "binder");
-  EXPECT_THAT(Describe(Suspend(1)),
-              ElementsAre("reply 1 FAILED_PRECONDITION: PW-3: wake source "
-                          "'binder' (7) is active none"));
+  EXPECT_THAT(
+      DescribeActions(Suspend(1)),
+      ElementsAre(
+          "reply request=1 status=FAILED_PRECONDITION: PW-3: wake source "
+          "'binder' (7) is active"));
 }
 
 TEST_F(PowerManagerTest, PW4_CounterRegisteredPositiveDuringSuspendWakes) {
@@ -449,9 +451,11 @@ TEST_F(PowerManagerTest, PW4_CounterRegisteredPositiveDuringSuspendWakes) {
   ActionList actions;
   ASSERT_TRUE(
       power_.AddCounterWakeSource(now_, kCounter, "binder", actions).ok());
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("wake_source_added 7 binder", "resume_guest",
-                          "reply 1 OK woken_by=7 name=binder slept=0"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre("wake_source_added source=7 name=\"binder\"", "resume_guest",
+                  "reply request=1 status=OK value={woken_by=7 name=\"binder\" "
+                  "slept=0}"));
 }
 
 // ---- PX-4 ----
@@ -461,7 +465,8 @@ TEST_F(PowerManagerTest, PX4_RemovedCounterNoLongerWakes) {
   AddCounter(kCounter, "binder");
   ActionList removed;
   power_.RemoveCounterWakeSource(now_, kCounter, removed);
-  EXPECT_THAT(Describe(removed), ElementsAre("wake_source_removed 7"));
+  EXPECT_THAT(DescribeActions(removed),
+              ElementsAre("wake_source_removed source=7"));
 
   Suspend(2);
   EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
@@ -473,7 +478,7 @@ TEST_F(PowerManagerTest, PX4_RemovedActiveCounterNoLongerBlocksSuspend) {
   CounterValue(kCounter, 1);
   ActionList removed;
   power_.RemoveCounterWakeSource(now_, kCounter, removed);
-  EXPECT_THAT(Describe(Suspend(1)), ElementsAre("suspend_guest"));
+  EXPECT_THAT(DescribeActions(Suspend(1)), ElementsAre("suspend_guest"));
 }
 
 // ---- RT-2 ----
@@ -485,10 +490,11 @@ TEST_F(PowerManagerTest, RT2_ShutdownResumesAndAbortsThePendingSuspend) {
 
   ActionList actions;
   power_.Shutdown(now_, actions);
-  EXPECT_THAT(Describe(actions),
-              ElementsAre("resume_guest", "signal_watcher 4 AWAKE",
-                          "reply 2 ABORTED: RT-2: runtime is shutting down "
-                          "none"));
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre(
+          "resume_guest", "signal_watcher watcher=4 signal=AWAKE",
+          "reply request=2 status=ABORTED: RT-2: runtime is shutting down"));
   EXPECT_FALSE(power_.suspended());
   EXPECT_TRUE(power_.shut_down());
 
@@ -504,9 +510,11 @@ TEST_F(PowerManagerTest, RT2_ShutdownWhileAwakeEmitsNothingAndRefusesSuspend) {
   ActionList actions;
   power_.Shutdown(now_, actions);
   EXPECT_THAT(actions, IsEmpty());
-  EXPECT_THAT(Describe(Suspend(2)),
-              ElementsAre("reply 2 FAILED_PRECONDITION: RT-2: runtime is "
-                          "shutting down none"));
+  EXPECT_THAT(
+      DescribeActions(Suspend(2)),
+      ElementsAre(
+          "reply request=2 status=FAILED_PRECONDITION: RT-2: runtime is "
+          "shutting down"));
   EXPECT_FALSE(power_.suspended());
 }
 

@@ -11,6 +11,10 @@ absl::string_view WakeSourceKindName(WakeSourceKind kind) {
   return kind == WakeSourceKind::kCounter ? "counter" : "handle";
 }
 
+WakeSources::WakeSources(const RuntimeLimits& limits)
+    : max_wake_sources_(limits.max_wake_sources),
+      max_unregistered_observations_(limits.max_unregistered_observations) {}
+
 absl::Status WakeSources::AddCounter(CounterId counter,
                                      absl::string_view name) {
   return Add(WakeSourceId{counter.value}, WakeSourceKind::kCounter, name,
@@ -31,9 +35,9 @@ absl::Status WakeSources::Add(WakeSourceId id, WakeSourceKind kind,
   }
   auto it = sources_.find(id);
   if (it == sources_.end()) {
-    if (sources_.size() >= kMaxWakeSources) {
+    if (sources_.size() >= max_wake_sources_) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "PW-1: too many wake sources (limit ", kMaxWakeSources, ")"));
+          "PW-1: too many wake sources (limit ", max_wake_sources_, ")"));
     }
     Entry entry;
     if (auto seen = unregistered_.find(id); seen != unregistered_.end()) {
@@ -57,7 +61,7 @@ bool WakeSources::Remove(WakeSourceId id) {
   active_.erase(id);
   // Best effort: if there is no room the koid is simply forgotten, which
   // only matters if it is added again before it is observed again.
-  if (!last.IsIdle() && unregistered_.size() < kMaxUnregisteredObservations) {
+  if (!last.IsIdle() && unregistered_.size() < max_unregistered_observations_) {
     unregistered_.emplace(id, last);
   }
   return true;
@@ -91,10 +95,10 @@ absl::Status WakeSources::Observe(
     it->second = seen;
     return absl::OkStatus();
   }
-  if (unregistered_.size() >= kMaxUnregisteredObservations) {
+  if (unregistered_.size() >= max_unregistered_observations_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "PW-1: too many unregistered kernel objects observed active (limit ",
-        kMaxUnregisteredObservations, ")"));
+        max_unregistered_observations_, ")"));
   }
   unregistered_.emplace(koid, seen);
   return absl::OkStatus();
@@ -126,6 +130,14 @@ void WakeSources::Refresh(WakeSourceId id) {
 std::optional<WakeSourceId> WakeSources::FirstActive() const {
   if (active_.empty()) return std::nullopt;
   return *active_.begin();
+}
+
+std::optional<WakeSourceId> WakeSources::FirstActiveOfKind(
+    WakeSourceKind kind) const {
+  for (WakeSourceId id : active_) {
+    if (sources_.at(id).source.kind == kind) return id;
+  }
+  return std::nullopt;
 }
 
 bool WakeSources::IsActive(WakeSourceId id) const {

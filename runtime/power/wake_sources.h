@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "runtime/model/channel_types.h"
 #include "runtime/model/ids.h"
+#include "runtime/model/limits.h"
 
 namespace proctor {
 
@@ -59,13 +60,19 @@ struct WakeSourceEntry {
 
 class WakeSources {
  public:
-  // Bounds on what grows from client input.
-  static constexpr size_t kMaxWakeSources = 1024;
+  // Bounds on what grows from client input. The counts are defaults
+  // (RuntimeLimits); the name bound is part of the contract.
+  static constexpr size_t kMaxWakeSources = RuntimeLimits{}.max_wake_sources;
   static constexpr size_t kMaxNameBytes = 1024;
   // Koids that are not wake sources but were observed active (counter > 0 or
   // some signal asserted). Inactive observations of such koids take no room:
   // "never observed" and "observed inactive" mean the same thing.
-  static constexpr size_t kMaxUnregisteredObservations = 1024;
+  static constexpr size_t kMaxUnregisteredObservations =
+      RuntimeLimits{}.max_unregistered_observations;
+
+  WakeSources() : WakeSources(RuntimeLimits{}) {}
+  // Uses limits.max_wake_sources and limits.max_unregistered_observations.
+  explicit WakeSources(const RuntimeLimits& limits);
 
   // Registers a counter-based source keyed by the counter's koid. Adding an
   // id that is already present replaces the source (kind, name and mask), as
@@ -82,13 +89,16 @@ class WakeSources {
 
   // Last known state of a kernel object, registered or not.
   // Errors: ResourceExhausted when `counter` is not a wake source, the value
-  // is positive and kMaxUnregisteredObservations active unregistered koids
+  // is positive and max_unregistered_observations active unregistered koids
   // are already remembered; the observation is then dropped.
   absl::Status SetCounterValue(CounterId counter, int64_t value);
   absl::Status SetHandleSignals(HandleId handle, Signals signals);
 
   // The lowest id among the active sources.
   std::optional<WakeSourceId> FirstActive() const;
+  // The lowest id among the active sources of `kind`. Linear in the number
+  // of active sources; only the suspend-ignores-counters mutant needs it.
+  std::optional<WakeSourceId> FirstActiveOfKind(WakeSourceKind kind) const;
   bool IsActive(WakeSourceId id) const;
   bool Contains(WakeSourceId id) const;
   // nullptr if there is no such source.
@@ -96,6 +106,10 @@ class WakeSources {
   // The source's name; empty if there is no such source.
   absl::string_view Name(WakeSourceId id) const;
   size_t size() const { return sources_.size(); }
+  size_t max_wake_sources() const { return max_wake_sources_; }
+  size_t max_unregistered_observations() const {
+    return max_unregistered_observations_;
+  }
 
  private:
   using Observation = power_internal::Observation;
@@ -109,6 +123,8 @@ class WakeSources {
   static bool IsEntryActive(const Entry& entry);
   void Refresh(WakeSourceId id);
 
+  size_t max_wake_sources_;
+  size_t max_unregistered_observations_;
   absl::btree_map<WakeSourceId, Entry> sources_;
   // Active observations of koids that are not wake sources.
   absl::btree_map<WakeSourceId, Observation> unregistered_;

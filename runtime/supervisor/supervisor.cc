@@ -9,10 +9,6 @@
 namespace proctor {
 namespace {
 
-// A shutdown that is waiting for guests can only be waiting on a bounded
-// number of duplicate shutdown requests; beyond that they are refused.
-constexpr size_t kMaxPendingShutdowns = 64;
-
 template <class... Ts>
 struct Overloaded : Ts... {
   using Ts::operator()...;
@@ -39,7 +35,12 @@ absl::string_view SupervisorPhaseName(Supervisor::Phase phase) {
 }
 
 Supervisor::Supervisor(Options options)
-    : vms_(options.platform), containers_(options.is_transient_boot_error) {}
+    : vms_(options.platform, options.limits, options.mutants),
+      proxies_(options.limits, options.mutants),
+      power_(options.limits, options.mutants),
+      containers_(options.is_transient_boot_error, options.limits,
+                  options.mutants),
+      max_pending_shutdowns_(options.limits.max_pending_shutdowns) {}
 
 void Supervisor::Handle(Instant now, const Input& input, ActionList& out) {
   PROCTOR_CHECK(now >= last_);
@@ -199,7 +200,9 @@ void Supervisor::BeginShutdown(Instant now, const input::Shutdown& in,
       Reply(out, in.request, absl::OkStatus());
       return;
     case Phase::kShuttingDown:
-      if (pending_shutdowns_.size() >= kMaxPendingShutdowns) {
+      // A shutdown that is waiting for guests holds a bounded number of
+      // duplicate requests; beyond that they are refused.
+      if (pending_shutdowns_.size() >= max_pending_shutdowns_) {
         Reply(out, in.request,
               absl::ResourceExhaustedError(
                   "RT-2: too many shutdown requests are already waiting"));

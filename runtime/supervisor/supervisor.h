@@ -14,6 +14,8 @@
 #include "runtime/container/retry.h"
 #include "runtime/model/action.h"
 #include "runtime/model/input.h"
+#include "runtime/model/limits.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 #include "runtime/model/vm_config.h"
 #include "runtime/power/power_manager.h"
@@ -27,6 +29,11 @@ class Supervisor {
     PlatformInfo platform;
     // CN-6: which boot errors of the backend are transient.
     TransientPredicate is_transient_boot_error = IsTransientVmnetBootError;
+    // How many of each thing may exist at once.
+    RuntimeLimits limits;
+    // Known bugs to switch on, for the simulator to catch; empty for the
+    // reference behaviour.
+    MutantSet mutants;
   };
 
   enum class Phase : uint8_t { kRunning, kShuttingDown, kShutDown };
@@ -62,6 +69,7 @@ class Supervisor {
   ContainerManager containers_;
 
   Phase phase_ = Phase::kRunning;
+  size_t max_pending_shutdowns_;
   std::vector<RequestId> pending_shutdowns_;
   Instant last_;
   uint64_t inputs_handled_ = 0;

@@ -13,8 +13,9 @@ TimerId HangupTimerFor(Cid cid) {
   return TimerId{TimerKind::kHangup, cid.value};
 }
 
-VmInstance::VmInstance(VmConfig config, PlatformInfo platform)
-    : config_(std::move(config)), platform_(platform) {
+VmInstance::VmInstance(VmConfig config, PlatformInfo platform,
+                       MutantSet mutants)
+    : config_(std::move(config)), platform_(platform), mutants_(mutants) {
   PROCTOR_CHECK(ValidateVmConfig(config_, platform_).ok());
 }
 
@@ -65,7 +66,8 @@ void VmInstance::OnPayloadReported(Instant /*now*/,
                      " reported while the VM is ", VmStateName(state_))});
     return;
   }
-  if (report.state <= payload_) {
+  // VM-4: strictly forward only; mutant payload-backward accepts any move.
+  if (report.state <= payload_ && !mutants_.Has(Mutant::kPayloadBackward)) {
     out.push_back(action::GuestError{
         cid(), absl::StrCat("VM-4: invalid payload state transition from ",
                             PayloadStateName(payload_), " to ",
@@ -82,12 +84,19 @@ void VmInstance::OnPayloadReported(Instant /*now*/,
 
 void VmInstance::OnHangupTimerFired(Instant now, ActionList& out) {
   if (!hangup_deadline_.has_value() || now < *hangup_deadline_) return;
-  // The deadline is cleared as soon as the payload is Started or the VMM
-  // exits, so a pending wait implies both conditions of VM-5 still hold.
-  PROCTOR_CHECK(state_ == VmState::kRunning);
+  // The deadline is cleared as soon as the payload is Started, so a pending
+  // wait implies the payload never got there.
   PROCTOR_CHECK(payload_ < PayloadState::kStarted);
   hangup_deadline_.reset();
   hung_up_ = true;
+  if (state_ == VmState::kDead) [[unlikely]] {
+    // Only the hangup-ignores-exit mutant waits on past the VMM's exit
+    // (see OnVmmExited). The VMM is already gone, so there is nothing to
+    // kill: the wait ends in on_died, with the reason VM-5 forbids.
+    Die(ClassifyDeath(exit_, "", /*hung_up=*/true), out);
+    return;
+  }
+  PROCTOR_CHECK(state_ == VmState::kRunning);
   out.push_back(action::KillVmm{cid()});
 }
 
@@ -102,6 +111,11 @@ void VmInstance::OnVmmExited(Instant /*now*/, const input::VmmExited& exited,
   out.push_back(action::VmStateChanged{cid(), VmState::kDead});
   exit_ = exited.status;
   if (hangup_deadline_.has_value()) {
+    // Mutant hangup-ignores-exit: the seed's wait does not notice the exit
+    // and runs to its deadline, where OnHangupTimerFired ends it.
+    if (mutants_.Has(Mutant::kHangupIgnoresExit)) [[unlikely]] {
+      return;
+    }
     // VM-5: an exit ends the wait at once; the reason comes from the exit.
     hangup_deadline_.reset();
     out.push_back(action::CancelTimer{HangupTimerFor(cid())});
@@ -121,12 +135,17 @@ void VmInstance::OnFailureReasonRead(Instant /*now*/,
   PROCTOR_CHECK(read.cid == cid());
   if (!awaiting_failure_reason_) return;
   awaiting_failure_reason_ = false;
-  Die(ClassifyDeath(exit_, read.bytes, /*hung_up=*/false), out);
+  absl::string_view failure = read.bytes;
+  // Mutant failure-reason-ignored: the reason comes from the exit alone.
+  if (mutants_.Has(Mutant::kFailureReasonIgnored)) [[unlikely]] {
+    failure = "";
+  }
+  Die(ClassifyDeath(exit_, failure, /*hung_up=*/false), out);
 }
 
 bool VmInstance::settled() const {
   return state_ != VmState::kRunning && !spawn_in_flight_ &&
-         !awaiting_failure_reason_;
+         !awaiting_failure_reason_ && !hangup_deadline_.has_value();
 }
 
 void VmInstance::Die(DeathReason reason, ActionList& out) {
@@ -134,6 +153,10 @@ void VmInstance::Die(DeathReason reason, ActionList& out) {
   PROCTOR_CHECK(!death_reason_.has_value());
   death_reason_ = reason;
   out.push_back(action::OnDied{cid(), reason});
+  // Mutant on-died-twice: the callback runs again.
+  if (mutants_.Has(Mutant::kOnDiedTwice)) [[unlikely]] {
+    out.push_back(action::OnDied{cid(), reason});
+  }
   // VM-7: the temporary directory outlives on_died so that the callback can
   // still look at the VM's files.
   out.push_back(action::RemoveTempDir{cid()});

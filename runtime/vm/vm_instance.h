@@ -11,6 +11,7 @@
 #include "runtime/model/exit_status.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 #include "runtime/model/timer.h"
 #include "runtime/model/vm_config.h"
@@ -24,8 +25,10 @@ TimerId HangupTimerFor(Cid cid);
 class VmInstance {
  public:
   // `config` must have passed ValidateVmConfig(config, platform): a VM is only
-  // made from a config the supervisor accepted.
-  VmInstance(VmConfig config, PlatformInfo platform);
+  // made from a config the supervisor accepted. `mutants` switches on known
+  // bugs for the simulator to catch (runtime/model/mutants.h); empty for the
+  // reference behaviour.
+  VmInstance(VmConfig config, PlatformInfo platform, MutantSet mutants = {});
 
   VmInstance(const VmInstance&) = delete;
   VmInstance& operator=(const VmInstance&) = delete;
@@ -67,7 +70,8 @@ class VmInstance {
   // A SpawnVmm was asked for and its outcome has not arrived yet.
   bool spawn_in_flight() const { return spawn_in_flight_; }
   // Nothing more will happen to this VM without a new request: it is not
-  // Running, no spawn is in flight and no failure reason is awaited.
+  // Running, no spawn is in flight, no failure reason is awaited and no
+  // hangup wait is pending.
   bool settled() const;
 
  private:
@@ -75,6 +79,7 @@ class VmInstance {
 
   const VmConfig config_;
   const PlatformInfo platform_;
+  const MutantSet mutants_;
   VmState state_ = VmState::kNotStarted;
   PayloadState payload_ = PayloadState::kStarting;
   bool spawn_in_flight_ = false;

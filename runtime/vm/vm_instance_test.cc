@@ -13,17 +13,17 @@
 #include "runtime/model/action.h"
 #include "runtime/model/exit_status.h"
 #include "runtime/model/input.h"
+#include "runtime/model/testing/action_matchers.h"
 #include "runtime/model/time.h"
 #include "runtime/model/vm_config.h"
 #include "runtime/model/vm_types.h"
 #include "runtime/vm/death_reason.h"
-#include "runtime/vm/testing/describe_actions.h"
 #include "runtime/vm/vmm_command.h"
 
 namespace proctor {
 namespace {
 
-using ::proctor::vm_testing::TakeActions;
+using ::proctor::action_testing::TakeActions;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -40,8 +40,8 @@ VmConfig Config(bool detect_hangup = true) {
 }
 
 std::string SpawnOf(const VmConfig& config) {
-  return absl::StrCat("spawn_vmm ", config.cid.value, " ",
-                      absl::StrJoin(BuildVmmCommand(config), " "));
+  return absl::StrCat("spawn_vmm cid=", config.cid.value, " argv=[\"",
+                      absl::StrJoin(BuildVmmCommand(config), "\", \""), "\"]");
 }
 
 input::VmmExited Exit(std::optional<ExitStatus> status) {
@@ -98,7 +98,7 @@ TEST(VmInstanceTest, VM3_SpawnedMeansRunning) {
   ASSERT_TRUE(vm.Start(At(absl::Seconds(1)), out).ok());
   out.clear();
   vm.OnVmmSpawned(At(absl::Seconds(2)), {kCid, std::nullopt}, out);
-  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state 5 RUNNING"));
+  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state cid=5 state=RUNNING"));
   EXPECT_EQ(vm.state(), VmState::kRunning);
   EXPECT_FALSE(vm.spawn_in_flight());
   EXPECT_FALSE(vm.settled());
@@ -147,7 +147,7 @@ TEST(VmInstanceTest, VM3_SpawnFailureMeansFailedAndNoOnDied) {
   out.clear();
   vm.OnVmmSpawned(At(absl::Seconds(1)), {kCid, "exec failed: ENOENT"}, out);
   // Failed, and no hangup timer even though detect_hangup is on.
-  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state 5 FAILED"));
+  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state cid=5 state=FAILED"));
   EXPECT_EQ(vm.state(), VmState::kFailed);
   EXPECT_TRUE(vm.settled());
 
@@ -189,8 +189,9 @@ TEST(VmInstanceTest, VM4_ForwardUpdatesAreAccepted) {
   r.vm.OnPayloadReported(At(absl::Seconds(3)), Report(PayloadState::kFinished),
                          r.out);
   EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("payload_state 5 STARTED", "payload_state 5 READY",
-                          "payload_state 5 FINISHED"));
+              ElementsAre("payload_state cid=5 state=STARTED",
+                          "payload_state cid=5 state=READY",
+                          "payload_state cid=5 state=FINISHED"));
   EXPECT_EQ(r.vm.payload_state(), PayloadState::kFinished);
 }
 
@@ -198,7 +199,8 @@ TEST(VmInstanceTest, VM4_SkippingStatesForwardIsAccepted) {
   RunningVm r(Config(/*detect_hangup=*/false));
   r.vm.OnPayloadReported(At(absl::Seconds(1)), Report(PayloadState::kFinished),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out), ElementsAre("payload_state 5 FINISHED"));
+  EXPECT_THAT(TakeActions(r.out),
+              ElementsAre("payload_state cid=5 state=FINISHED"));
   EXPECT_EQ(r.vm.payload_state(), PayloadState::kFinished);
 }
 
@@ -209,9 +211,10 @@ TEST(VmInstanceTest, VM4_BackwardUpdateIsAGuestErrorAndChangesNothing) {
   r.out.clear();
   r.vm.OnPayloadReported(At(absl::Seconds(2)), Report(PayloadState::kStarting),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("guest_error 5 VM-4: invalid payload state "
-                          "transition from STARTED to STARTING"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("guest_error cid=5 message=\"VM-4: invalid payload state "
+                  "transition from STARTED to STARTING\""));
   EXPECT_EQ(r.vm.payload_state(), PayloadState::kStarted);
   EXPECT_EQ(r.vm.state(), VmState::kRunning);
 }
@@ -220,17 +223,19 @@ TEST(VmInstanceTest, VM4_EqualUpdateIsAGuestError) {
   RunningVm r(Config(/*detect_hangup=*/false));
   r.vm.OnPayloadReported(At(absl::Seconds(1)), Report(PayloadState::kStarting),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("guest_error 5 VM-4: invalid payload state "
-                          "transition from STARTING to STARTING"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("guest_error cid=5 message=\"VM-4: invalid payload state "
+                  "transition from STARTING to STARTING\""));
   r.vm.OnPayloadReported(At(absl::Seconds(2)), Report(PayloadState::kFinished),
                          r.out);
   r.vm.OnPayloadReported(At(absl::Seconds(3)), Report(PayloadState::kFinished),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("payload_state 5 FINISHED",
-                          "guest_error 5 VM-4: invalid payload state "
-                          "transition from FINISHED to FINISHED"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("payload_state cid=5 state=FINISHED",
+                  "guest_error cid=5 message=\"VM-4: invalid payload state "
+                  "transition from FINISHED to FINISHED\""));
   EXPECT_EQ(r.vm.payload_state(), PayloadState::kFinished);
 }
 
@@ -239,18 +244,20 @@ TEST(VmInstanceTest, VM4_ReportWhenNotRunningIsAGuestError) {
   ActionList out;
   vm.OnPayloadReported(At(absl::ZeroDuration()), Report(PayloadState::kStarted),
                        out);
-  EXPECT_THAT(TakeActions(out),
-              ElementsAre("guest_error 5 VM-4: payload state STARTED "
-                          "reported while the VM is NOT_STARTED"));
+  EXPECT_THAT(
+      TakeActions(out),
+      ElementsAre("guest_error cid=5 message=\"VM-4: payload state STARTED "
+                  "reported while the VM is NOT_STARTED\""));
   EXPECT_EQ(vm.payload_state(), PayloadState::kStarting);
 
   ASSERT_TRUE(vm.Start(At(absl::ZeroDuration()), out).ok());
   vm.OnVmmSpawned(At(absl::ZeroDuration()), {kCid, "no such binary"}, out);
   out.clear();
   vm.OnPayloadReported(At(absl::Seconds(1)), Report(PayloadState::kReady), out);
-  EXPECT_THAT(TakeActions(out),
-              ElementsAre("guest_error 5 VM-4: payload state READY "
-                          "reported while the VM is FAILED"));
+  EXPECT_THAT(
+      TakeActions(out),
+      ElementsAre("guest_error cid=5 message=\"VM-4: payload state READY "
+                  "reported while the VM is FAILED\""));
   EXPECT_EQ(vm.payload_state(), PayloadState::kStarting);
 }
 
@@ -260,9 +267,10 @@ TEST(VmInstanceTest, VM4_ReportAfterDeathIsAGuestError) {
   r.out.clear();
   r.vm.OnPayloadReported(At(absl::Seconds(1)), Report(PayloadState::kFinished),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("guest_error 5 VM-4: payload state FINISHED "
-                          "reported while the VM is DEAD"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("guest_error cid=5 message=\"VM-4: payload state FINISHED "
+                  "reported while the VM is DEAD\""));
   EXPECT_EQ(r.vm.payload_state(), PayloadState::kStarting);
 }
 
@@ -274,12 +282,12 @@ TEST(VmInstanceTest, VM5_TimeoutKillsAndReasonIsHangup) {
   ASSERT_TRUE(vm.Start(At(absl::Seconds(2)), out).ok());
   out.clear();
   vm.OnVmmSpawned(At(absl::Seconds(3)), {kCid, std::nullopt}, out);
-  EXPECT_THAT(
-      TakeActions(out),
-      ElementsAre("vm_state 5 RUNNING", "arm_timer hangup/5 13.000000000s"));
+  EXPECT_THAT(TakeActions(out),
+              ElementsAre("vm_state cid=5 state=RUNNING",
+                          "arm_timer timer=hangup/5 deadline=13.000000000s"));
 
   vm.OnHangupTimerFired(At(absl::Seconds(13)), out);
-  EXPECT_THAT(TakeActions(out), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(TakeActions(out), ElementsAre("kill_vmm cid=5"));
   EXPECT_TRUE(vm.hung_up());
   EXPECT_EQ(vm.state(), VmState::kRunning);
 
@@ -287,9 +295,9 @@ TEST(VmInstanceTest, VM5_TimeoutKillsAndReasonIsHangup) {
   // channel is not consulted.
   vm.OnVmmExited(At(absl::Seconds(13)), Exit(ExitStatus::Signalled(kSigKill)),
                  out);
-  EXPECT_THAT(
-      TakeActions(out),
-      ElementsAre("vm_state 5 DEAD", "on_died 5 HANGUP", "remove_temp_dir 5"));
+  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state cid=5 state=DEAD",
+                                            "on_died cid=5 reason=HANGUP",
+                                            "remove_temp_dir cid=5"));
   EXPECT_EQ(vm.death_reason(), DeathReason::kHangup);
   EXPECT_TRUE(vm.settled());
 }
@@ -301,12 +309,13 @@ TEST(VmInstanceTest, VM5_TimerIdNamesTheCid) {
 TEST(VmInstanceTest, VM5_ExitBeforeStartedEndsWaitAtOnce) {
   RunningVm r;
   r.vm.OnVmmExited(At(absl::Seconds(1)), Exit(ExitStatus::Exited(33)), r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("vm_state 5 DEAD", "cancel_timer hangup/5",
-                          "read_failure_reason 5 4096"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("vm_state cid=5 state=DEAD", "cancel_timer timer=hangup/5",
+                  "read_failure_reason cid=5 max_bytes=4096"));
   r.vm.OnFailureReasonRead(At(absl::Seconds(1)), FailureRead(""), r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("on_died 5 CRASH", "remove_temp_dir 5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("on_died cid=5 reason=CRASH",
+                                              "remove_temp_dir cid=5"));
   EXPECT_FALSE(r.vm.hung_up());
 
   // Had the world not cancelled in time, the late fire kills nothing.
@@ -319,11 +328,13 @@ TEST(VmInstanceTest, VM5_StartedCancelsTheWait) {
   r.vm.OnPayloadReported(At(absl::Seconds(4)), Report(PayloadState::kStarted),
                          r.out);
   EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("payload_state 5 STARTED", "cancel_timer hangup/5"));
+              ElementsAre("payload_state cid=5 state=STARTED",
+                          "cancel_timer timer=hangup/5"));
   // Later updates have no wait to cancel.
   r.vm.OnPayloadReported(At(absl::Seconds(5)), Report(PayloadState::kReady),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out), ElementsAre("payload_state 5 READY"));
+  EXPECT_THAT(TakeActions(r.out),
+              ElementsAre("payload_state cid=5 state=READY"));
   r.vm.OnHangupTimerFired(At(absl::Seconds(10)), r.out);
   EXPECT_THAT(r.out, IsEmpty());
   EXPECT_FALSE(r.vm.hung_up());
@@ -333,8 +344,8 @@ TEST(VmInstanceTest, VM5_ReadyWithoutStartedAlsoCancelsTheWait) {
   RunningVm r;
   r.vm.OnPayloadReported(At(absl::Seconds(4)), Report(PayloadState::kReady),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("payload_state 5 READY", "cancel_timer hangup/5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("payload_state cid=5 state=READY",
+                                              "cancel_timer timer=hangup/5"));
 }
 
 TEST(VmInstanceTest, VM5_InvalidReportDoesNotEndTheWait) {
@@ -343,7 +354,7 @@ TEST(VmInstanceTest, VM5_InvalidReportDoesNotEndTheWait) {
                          r.out);
   r.out.clear();
   r.vm.OnHangupTimerFired(At(absl::Seconds(10)), r.out);
-  EXPECT_THAT(TakeActions(r.out), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("kill_vmm cid=5"));
 }
 
 TEST(VmInstanceTest, VM5_NestedVirtualizationWaits100s) {
@@ -352,14 +363,14 @@ TEST(VmInstanceTest, VM5_NestedVirtualizationWaits100s) {
   ASSERT_TRUE(vm.Start(At(absl::Seconds(1)), out).ok());
   out.clear();
   vm.OnVmmSpawned(At(absl::Seconds(1)), {kCid, std::nullopt}, out);
-  EXPECT_THAT(
-      TakeActions(out),
-      ElementsAre("vm_state 5 RUNNING", "arm_timer hangup/5 101.000000000s"));
+  EXPECT_THAT(TakeActions(out),
+              ElementsAre("vm_state cid=5 state=RUNNING",
+                          "arm_timer timer=hangup/5 deadline=101.000000000s"));
   // Where a plain host would have given up, a nested one still waits.
   vm.OnHangupTimerFired(At(absl::Seconds(11)), out);
   EXPECT_THAT(out, IsEmpty());
   vm.OnHangupTimerFired(At(absl::Seconds(101)), out);
-  EXPECT_THAT(TakeActions(out), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(TakeActions(out), ElementsAre("kill_vmm cid=5"));
 }
 
 TEST(VmInstanceTest, VM5_ConfiguredTimeoutIsUsed) {
@@ -370,8 +381,9 @@ TEST(VmInstanceTest, VM5_ConfiguredTimeoutIsUsed) {
   ASSERT_TRUE(vm.Start(At(absl::ZeroDuration()), out).ok());
   out.clear();
   vm.OnVmmSpawned(At(absl::Seconds(1)), {kCid, std::nullopt}, out);
-  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state 5 RUNNING",
-                                            "arm_timer hangup/5 3.500000000s"));
+  EXPECT_THAT(TakeActions(out),
+              ElementsAre("vm_state cid=5 state=RUNNING",
+                          "arm_timer timer=hangup/5 deadline=3.500000000s"));
 }
 
 TEST(VmInstanceTest, VM5_WithoutDetectHangupNoTimerIsArmed) {
@@ -380,12 +392,13 @@ TEST(VmInstanceTest, VM5_WithoutDetectHangupNoTimerIsArmed) {
   ASSERT_TRUE(vm.Start(At(absl::ZeroDuration()), out).ok());
   out.clear();
   vm.OnVmmSpawned(At(absl::ZeroDuration()), {kCid, std::nullopt}, out);
-  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state 5 RUNNING"));
+  EXPECT_THAT(TakeActions(out), ElementsAre("vm_state cid=5 state=RUNNING"));
   vm.OnHangupTimerFired(At(absl::Seconds(60)), out);
   EXPECT_THAT(out, IsEmpty());
   vm.OnVmmExited(At(absl::Seconds(61)), Exit(ExitStatus::Exited(0)), out);
   EXPECT_THAT(TakeActions(out),
-              ElementsAre("vm_state 5 DEAD", "read_failure_reason 5 4096"));
+              ElementsAre("vm_state cid=5 state=DEAD",
+                          "read_failure_reason cid=5 max_bytes=4096"));
 }
 
 TEST(VmInstanceTest, VM5_FireBeforeTheDeadlineIsStale) {
@@ -396,14 +409,14 @@ TEST(VmInstanceTest, VM5_FireBeforeTheDeadlineIsStale) {
   EXPECT_THAT(r.out, IsEmpty());
   EXPECT_FALSE(r.vm.hung_up());
   r.vm.OnHangupTimerFired(At(absl::Seconds(30)), r.out);
-  EXPECT_THAT(TakeActions(r.out), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("kill_vmm cid=5"));
 }
 
 TEST(VmInstanceTest, VM5_SecondFireKillsNoMore) {
   RunningVm r;
   r.vm.OnHangupTimerFired(At(absl::Seconds(10)), r.out);
   r.vm.OnHangupTimerFired(At(absl::Seconds(11)), r.out);
-  EXPECT_THAT(TakeActions(r.out), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("kill_vmm cid=5"));
 }
 
 TEST(VmInstanceTest, VM5_FireBeforeSpawnIsStale) {
@@ -424,12 +437,13 @@ TEST(VmInstanceTest, VM5_StartedAfterTheKillStillDiesOfHangup) {
   // The payload got there just too late: accepted, but the kill stands.
   r.vm.OnPayloadReported(At(absl::Seconds(10)), Report(PayloadState::kStarted),
                          r.out);
-  EXPECT_THAT(TakeActions(r.out), ElementsAre("payload_state 5 STARTED"));
+  EXPECT_THAT(TakeActions(r.out),
+              ElementsAre("payload_state cid=5 state=STARTED"));
   r.vm.OnVmmExited(At(absl::Seconds(11)), Exit(ExitStatus::Signalled(9)),
                    r.out);
-  EXPECT_THAT(
-      TakeActions(r.out),
-      ElementsAre("vm_state 5 DEAD", "on_died 5 HANGUP", "remove_temp_dir 5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("vm_state cid=5 state=DEAD",
+                                              "on_died cid=5 reason=HANGUP",
+                                              "remove_temp_dir cid=5"));
 }
 
 TEST(VmInstanceTest, VM5_HangupWithUnobservedExitIsInfrastructureError) {
@@ -438,8 +452,9 @@ TEST(VmInstanceTest, VM5_HangupWithUnobservedExitIsInfrastructureError) {
   r.out.clear();
   r.vm.OnVmmExited(At(absl::Seconds(11)), Exit(std::nullopt), r.out);
   EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("vm_state 5 DEAD", "on_died 5 INFRASTRUCTURE_ERROR",
-                          "remove_temp_dir 5"));
+              ElementsAre("vm_state cid=5 state=DEAD",
+                          "on_died cid=5 reason=INFRASTRUCTURE_ERROR",
+                          "remove_temp_dir cid=5"));
 }
 
 // ---- VM-6 through the instance ----
@@ -503,13 +518,14 @@ TEST(VmInstanceTest, VM7_StateIsDeadBeforeOnDied) {
   r.vm.OnVmmExited(At(absl::Seconds(1)), Exit(ExitStatus::Exited(0)), r.out);
   // Dead is announced, and observable, while the reason is still being read.
   EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("vm_state 5 DEAD", "read_failure_reason 5 4096"));
+              ElementsAre("vm_state cid=5 state=DEAD",
+                          "read_failure_reason cid=5 max_bytes=4096"));
   EXPECT_EQ(r.vm.state(), VmState::kDead);
   EXPECT_FALSE(r.vm.died());
   EXPECT_FALSE(r.vm.settled());
   r.vm.OnFailureReasonRead(At(absl::Seconds(1)), FailureRead(""), r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("on_died 5 SHUTDOWN", "remove_temp_dir 5"));
+  EXPECT_THAT(TakeActions(r.out), ElementsAre("on_died cid=5 reason=SHUTDOWN",
+                                              "remove_temp_dir cid=5"));
   EXPECT_TRUE(r.vm.died());
   EXPECT_TRUE(r.vm.settled());
 }
@@ -523,10 +539,11 @@ TEST(VmInstanceTest, VM7_OnDiedExactlyOnce) {
   // Neither a second read outcome nor a later exit brings a second on_died.
   r.vm.OnFailureReasonRead(At(absl::Seconds(2)), FailureRead("HANGUP"), r.out);
   r.vm.OnVmmExited(At(absl::Seconds(3)), Exit(std::nullopt), r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("vm_state 5 DEAD", "cancel_timer hangup/5",
-                          "read_failure_reason 5 4096", "on_died 5 SHUTDOWN",
-                          "remove_temp_dir 5"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("vm_state cid=5 state=DEAD", "cancel_timer timer=hangup/5",
+                  "read_failure_reason cid=5 max_bytes=4096",
+                  "on_died cid=5 reason=SHUTDOWN", "remove_temp_dir cid=5"));
   EXPECT_EQ(r.vm.death_reason(), DeathReason::kShutdown);
 }
 
@@ -538,9 +555,10 @@ TEST(VmInstanceTest, VM7_OnDiedExactlyOnceAfterHangup) {
   r.vm.OnVmmExited(At(absl::Seconds(10)), Exit(ExitStatus::Signalled(9)),
                    r.out);
   r.vm.OnFailureReasonRead(At(absl::Seconds(11)), FailureRead(""), r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("kill_vmm 5", "vm_state 5 DEAD", "on_died 5 HANGUP",
-                          "remove_temp_dir 5"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("kill_vmm cid=5", "vm_state cid=5 state=DEAD",
+                  "on_died cid=5 reason=HANGUP", "remove_temp_dir cid=5"));
 }
 
 TEST(VmInstanceTest, VM7_FailureReadBeforeExitIsIgnored) {
@@ -598,7 +616,7 @@ TEST(VmInstanceTest, VM8_KillOnlyActsOnRunning) {
 
   RunningVm running;
   running.vm.Kill(At(absl::Seconds(1)), running.out);
-  EXPECT_THAT(TakeActions(running.out), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(TakeActions(running.out), ElementsAre("kill_vmm cid=5"));
   // Kill does not decide the state: the exit does.
   EXPECT_EQ(running.vm.state(), VmState::kRunning);
 }
@@ -608,10 +626,12 @@ TEST(VmInstanceTest, VM8_KilledVmDiesOfItsExit) {
   r.vm.Kill(At(absl::Seconds(1)), r.out);
   r.vm.OnVmmExited(At(absl::Seconds(1)), Exit(ExitStatus::Signalled(9)), r.out);
   r.vm.OnFailureReasonRead(At(absl::Seconds(1)), FailureRead(""), r.out);
-  EXPECT_THAT(TakeActions(r.out),
-              ElementsAre("kill_vmm 5", "vm_state 5 DEAD",
-                          "cancel_timer hangup/5", "read_failure_reason 5 4096",
-                          "on_died 5 KILLED", "remove_temp_dir 5"));
+  EXPECT_THAT(
+      TakeActions(r.out),
+      ElementsAre("kill_vmm cid=5", "vm_state cid=5 state=DEAD",
+                  "cancel_timer timer=hangup/5",
+                  "read_failure_reason cid=5 max_bytes=4096",
+                  "on_died cid=5 reason=KILLED", "remove_temp_dir cid=5"));
 }
 
 // ---- VM-9 through the instance ----

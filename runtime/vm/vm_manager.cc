@@ -29,7 +29,9 @@ bool IsLiveVm(const VmInstance& vm) {
   return true;
 }
 
-VmManager::VmManager(PlatformInfo platform) : platform_(platform) {}
+VmManager::VmManager(PlatformInfo platform, const RuntimeLimits& limits,
+                     MutantSet mutants)
+    : platform_(platform), max_vms_(limits.max_vms), mutants_(mutants) {}
 
 void VmManager::OnCreateVm(Instant /*now*/, const input::CreateVm& request,
                            ActionList& out) {
@@ -50,17 +52,19 @@ void VmManager::OnCreateVm(Instant /*now*/, const input::CreateVm& request,
       return;
     }
     // Replacing does not grow the set, so the bound is not in play.
-    it->second = std::make_unique<VmInstance>(request.config, platform_);
+    it->second =
+        std::make_unique<VmInstance>(request.config, platform_, mutants_);
     reply(absl::OkStatus());
     return;
   }
-  if (vms_.size() >= kMaxVms) ForgetDeadVms();
-  if (vms_.size() >= kMaxVms) {
+  if (vms_.size() >= max_vms_) ForgetDeadVms();
+  if (vms_.size() >= max_vms_) {
     reply(absl::ResourceExhaustedError(absl::StrCat(
-        "VM-1: too many live VMs; at most ", kMaxVms, " may exist at once")));
+        "VM-1: too many live VMs; at most ", max_vms_, " may exist at once")));
     return;
   }
-  vms_.emplace(cid, std::make_unique<VmInstance>(request.config, platform_));
+  vms_.emplace(
+      cid, std::make_unique<VmInstance>(request.config, platform_, mutants_));
   reply(absl::OkStatus());
 }
 

@@ -12,6 +12,8 @@
 #include "runtime/model/action.h"
 #include "runtime/model/ids.h"
 #include "runtime/model/input.h"
+#include "runtime/model/limits.h"
+#include "runtime/model/mutants.h"
 #include "runtime/model/time.h"
 #include "runtime/model/vm_config.h"
 #include "runtime/vm/vm_instance.h"
@@ -20,18 +22,22 @@ namespace proctor {
 
 class VmManager {
  public:
-  // Bound on the VMs held at once. When it is reached, VMs that are no longer
-  // live (Failed, or Dead with on_died delivered) are forgotten to make room;
-  // only live VMs count against it.
-  static constexpr size_t kMaxVms = 1024;
+  // The default bound on the VMs held at once (RuntimeLimits::max_vms). When
+  // the bound is reached, VMs that are no longer live (Failed, or Dead with
+  // on_died delivered) are forgotten to make room; only live VMs count
+  // against it.
+  static constexpr size_t kMaxVms = RuntimeLimits{}.max_vms;
 
-  explicit VmManager(PlatformInfo platform);
+  // `mutants` is handed to every VM this manager creates.
+  explicit VmManager(PlatformInfo platform, const RuntimeLimits& limits = {},
+                     MutantSet mutants = {});
 
   VmManager(const VmManager&) = delete;
   VmManager& operator=(const VmManager&) = delete;
 
   // Replies InvalidArgument (ValidateVmConfig's error), AlreadyExists when the
-  // cid belongs to a live VM, ResourceExhausted at kMaxVms live VMs, else OK.
+  // cid belongs to a live VM, ResourceExhausted at max_vms() live VMs, else
+  // OK.
   // A VM that is no longer live is replaced by the new one.
   void OnCreateVm(Instant now, const input::CreateVm& request, ActionList& out);
   // Replies at once with VmInstance::Start's status: OK means the spawn was
@@ -65,13 +71,16 @@ class VmManager {
   // The VM with `cid`, or nullptr. Valid until the next OnCreateVm.
   const VmInstance* Find(Cid cid) const;
   size_t size() const { return vms_.size(); }
+  size_t max_vms() const { return max_vms_; }
 
  private:
   VmInstance* FindMutable(Cid cid);
-  // Drops every VM that is no longer live, to make room under kMaxVms.
+  // Drops every VM that is no longer live, to make room under max_vms_.
   void ForgetDeadVms();
 
   const PlatformInfo platform_;
+  const size_t max_vms_;
+  const MutantSet mutants_;
   // Ordered by cid so that KillAll's actions come in a deterministic order;
   // held by pointer so that Find's result survives inserts of other cids.
   absl::btree_map<Cid, std::unique_ptr<VmInstance>> vms_;

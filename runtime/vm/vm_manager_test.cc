@@ -12,17 +12,17 @@
 #include "runtime/model/action.h"
 #include "runtime/model/exit_status.h"
 #include "runtime/model/input.h"
+#include "runtime/model/testing/action_matchers.h"
 #include "runtime/model/time.h"
 #include "runtime/model/timer.h"
 #include "runtime/model/vm_config.h"
 #include "runtime/model/vm_types.h"
-#include "runtime/vm/testing/describe_actions.h"
 #include "runtime/vm/vmm_command.h"
 
 namespace proctor {
 namespace {
 
-using ::proctor::vm_testing::TakeActions;
+using ::proctor::action_testing::TakeActions;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
@@ -38,8 +38,8 @@ VmConfig Config(uint32_t cid, bool detect_hangup = true) {
 }
 
 std::string SpawnOf(const VmConfig& config) {
-  return absl::StrCat("spawn_vmm ", config.cid.value, " ",
-                      absl::StrJoin(BuildVmmCommand(config), " "));
+  return absl::StrCat("spawn_vmm cid=", config.cid.value, " argv=[\"",
+                      absl::StrJoin(BuildVmmCommand(config), "\", \""), "\"]");
 }
 
 class VmManagerTest : public testing::Test {
@@ -102,7 +102,7 @@ class VmManagerTest : public testing::Test {
 
 TEST_F(VmManagerTest, VM1_CreateRepliesOkAndHoldsANotStartedVm) {
   Create(Config(5));
-  EXPECT_THAT(Take(), ElementsAre("reply 1 OK"));
+  EXPECT_THAT(Take(), ElementsAre("reply request=1 status=OK"));
   const VmInstance* vm = manager_.Find(Cid{5});
   ASSERT_NE(vm, nullptr);
   EXPECT_EQ(vm->state(), VmState::kNotStarted);
@@ -124,11 +124,14 @@ TEST_F(VmManagerTest, VM2_InvalidConfigIsRejectedAndNothingIsCreated) {
   EXPECT_THAT(
       Take(),
       ElementsAre(
-          "reply 1 INVALID_ARGUMENT: VM-2: VM must have either a bootloader "
+          "reply request=1 status=INVALID_ARGUMENT: VM-2: VM must have either "
+          "a bootloader "
           "or a kernel image",
-          "reply 2 INVALID_ARGUMENT: VM-2: can't have both bootloader and "
+          "reply request=2 status=INVALID_ARGUMENT: VM-2: can't have both "
+          "bootloader and "
           "kernel/initrd image",
-          "reply 3 INVALID_ARGUMENT: VM-2: incompatible platform version: the "
+          "reply request=3 status=INVALID_ARGUMENT: VM-2: incompatible "
+          "platform version: the "
           "config is compatible with platform version(s) ~2.0, but the actual "
           "platform version is 1.0.0"));
   EXPECT_EQ(manager_.size(), 0u);
@@ -136,8 +139,10 @@ TEST_F(VmManagerTest, VM2_InvalidConfigIsRejectedAndNothingIsCreated) {
 
 TEST_F(VmManagerTest, VM1_ReservedCidIsRejected) {
   Create(Config(2));
-  EXPECT_THAT(Take(), ElementsAre("reply 1 INVALID_ARGUMENT: VM-1: cid 2 is "
-                                  "reserved; guest cids start at 3"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("reply request=1 status=INVALID_ARGUMENT: VM-1: cid 2 is "
+                  "reserved; guest cids start at 3"));
   EXPECT_EQ(manager_.Find(Cid{2}), nullptr);
 }
 
@@ -148,22 +153,22 @@ TEST_F(VmManagerTest, VM1_CidInUseByLiveVmIsRejected) {
   out_.clear();
   // NotStarted.
   Create(Config(5, /*detect_hangup=*/false));
-  EXPECT_THAT(Take(), ElementsAre("reply 2 " + kInUse));
+  EXPECT_THAT(Take(), ElementsAre("reply request=2 status=" + kInUse));
   // NotStarted with its spawn in flight.
   StartVm(5);
   out_.clear();
   Create(Config(5, false));
-  EXPECT_THAT(Take(), ElementsAre("reply 4 " + kInUse));
+  EXPECT_THAT(Take(), ElementsAre("reply request=4 status=" + kInUse));
   // Running.
   Spawned(5);
   out_.clear();
   Create(Config(5, false));
-  EXPECT_THAT(Take(), ElementsAre("reply 5 " + kInUse));
+  EXPECT_THAT(Take(), ElementsAre("reply request=5 status=" + kInUse));
   // Dead, but on_died not delivered yet.
   Exited(5, ExitStatus::Exited(0));
   out_.clear();
   Create(Config(5, false));
-  EXPECT_THAT(Take(), ElementsAre("reply 6 " + kInUse));
+  EXPECT_THAT(Take(), ElementsAre("reply request=6 status=" + kInUse));
   // The first VM is untouched throughout.
   EXPECT_EQ(manager_.Find(Cid{5})->config(), Config(5));
   EXPECT_EQ(StateOf(5), VmState::kDead);
@@ -172,7 +177,7 @@ TEST_F(VmManagerTest, VM1_CidInUseByLiveVmIsRejected) {
 TEST_F(VmManagerTest, VM1_CidOfADeadVmIsReused) {
   RunToDeath(5);
   Create(Config(5, /*detect_hangup=*/false));
-  EXPECT_THAT(Take(), ElementsAre("reply 3 OK"));
+  EXPECT_THAT(Take(), ElementsAre("reply request=3 status=OK"));
   const VmInstance* vm = manager_.Find(Cid{5});
   ASSERT_NE(vm, nullptr);
   EXPECT_EQ(vm->state(), VmState::kNotStarted);
@@ -186,7 +191,7 @@ TEST_F(VmManagerTest, VM1_CidOfAFailedVmIsReused) {
   Spawned(5, "exec failed");
   out_.clear();
   Create(Config(5));
-  EXPECT_THAT(Take(), ElementsAre("reply 3 OK"));
+  EXPECT_THAT(Take(), ElementsAre("reply request=3 status=OK"));
   EXPECT_EQ(StateOf(5), VmState::kNotStarted);
 }
 
@@ -197,11 +202,12 @@ TEST_F(VmManagerTest, VM1_AtMostKMaxVmsLiveVms) {
   out_.clear();
   const uint32_t extra = kMinGuestCid + VmManager::kMaxVms;
   Create(Config(extra));
-  EXPECT_THAT(Take(),
-              ElementsAre(absl::StrCat(
-                  "reply ", last_request_,
-                  " RESOURCE_EXHAUSTED: VM-1: too many live VMs; at most "
-                  "1024 may exist at once")));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre(absl::StrCat(
+          "reply request=", last_request_,
+          " status=RESOURCE_EXHAUSTED: VM-1: too many live VMs; at most "
+          "1024 may exist at once")));
   EXPECT_EQ(manager_.Find(Cid{extra}), nullptr);
   EXPECT_EQ(manager_.size(), VmManager::kMaxVms);
 
@@ -210,8 +216,8 @@ TEST_F(VmManagerTest, VM1_AtMostKMaxVmsLiveVms) {
   Spawned(kMinGuestCid + 10, "exec failed");
   out_.clear();
   Create(Config(extra));
-  EXPECT_THAT(Take(),
-              ElementsAre(absl::StrCat("reply ", last_request_, " OK")));
+  EXPECT_THAT(Take(), ElementsAre(absl::StrCat("reply request=", last_request_,
+                                               " status=OK")));
   EXPECT_EQ(manager_.Find(Cid{kMinGuestCid + 10}), nullptr);
   EXPECT_EQ(StateOf(extra), VmState::kNotStarted);
   EXPECT_EQ(manager_.size(), VmManager::kMaxVms);
@@ -223,11 +229,13 @@ TEST_F(VmManagerTest, VM3_StartRepliesOkOnceTheSpawnIsAskedFor) {
   Create(Config(5));
   out_.clear();
   StartVm(5, At(absl::Seconds(1)));
-  EXPECT_THAT(Take(), ElementsAre(SpawnOf(Config(5)), "reply 2 OK"));
+  EXPECT_THAT(Take(),
+              ElementsAre(SpawnOf(Config(5)), "reply request=2 status=OK"));
   EXPECT_EQ(StateOf(5), VmState::kNotStarted);
   Spawned(5, std::nullopt, At(absl::Seconds(2)));
-  EXPECT_THAT(Take(), ElementsAre("vm_state 5 RUNNING",
-                                  "arm_timer hangup/5 12.000000000s"));
+  EXPECT_THAT(Take(),
+              ElementsAre("vm_state cid=5 state=RUNNING",
+                          "arm_timer timer=hangup/5 deadline=12.000000000s"));
   EXPECT_EQ(StateOf(5), VmState::kRunning);
 }
 
@@ -236,19 +244,25 @@ TEST_F(VmManagerTest, VM3_StartTwiceIsAnError) {
   StartVm(5);
   out_.clear();
   StartVm(5);
-  EXPECT_THAT(Take(), ElementsAre("reply 3 FAILED_PRECONDITION: VM-3: VM "
-                                  "already started or failed"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("reply request=3 status=FAILED_PRECONDITION: VM-3: VM "
+                  "already started or failed"));
   Spawned(5);
   out_.clear();
   StartVm(5);
-  EXPECT_THAT(Take(), ElementsAre("reply 4 FAILED_PRECONDITION: VM-3: VM "
-                                  "already started or failed"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("reply request=4 status=FAILED_PRECONDITION: VM-3: VM "
+                  "already started or failed"));
   EXPECT_EQ(StateOf(5), VmState::kRunning);
 }
 
 TEST_F(VmManagerTest, VM3_StartOfUnknownVmIsNotFound) {
   StartVm(9);
-  EXPECT_THAT(Take(), ElementsAre("reply 1 NOT_FOUND: no VM with cid 9"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("reply request=1 status=NOT_FOUND: no VM with cid 9"));
 }
 
 TEST_F(VmManagerTest, VM3_SpawnFailureMeansFailedAndNoOnDied) {
@@ -258,7 +272,7 @@ TEST_F(VmManagerTest, VM3_SpawnFailureMeansFailedAndNoOnDied) {
   Spawned(5, "exec failed: ENOENT");
   Exited(5, ExitStatus::Exited(1));
   FailureRead(5, "");
-  EXPECT_THAT(Take(), ElementsAre("vm_state 5 FAILED"));
+  EXPECT_THAT(Take(), ElementsAre("vm_state cid=5 state=FAILED"));
   EXPECT_EQ(StateOf(5), VmState::kFailed);
   EXPECT_FALSE(manager_.Find(Cid{5})->died());
   EXPECT_TRUE(manager_.AllSettled());
@@ -272,10 +286,12 @@ TEST_F(VmManagerTest, VM4_ReportsAreRoutedByCid) {
   Reported(6, PayloadState::kReady);
   Reported(5, PayloadState::kStarted);
   Reported(6, PayloadState::kStarted);
-  EXPECT_THAT(Take(),
-              ElementsAre("payload_state 6 READY", "payload_state 5 STARTED",
-                          "guest_error 6 VM-4: invalid payload state "
-                          "transition from READY to STARTED"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("payload_state cid=6 state=READY",
+                  "payload_state cid=5 state=STARTED",
+                  "guest_error cid=6 message=\"VM-4: invalid payload state "
+                  "transition from READY to STARTED\""));
   EXPECT_EQ(manager_.Find(Cid{5})->payload_state(), PayloadState::kStarted);
   EXPECT_EQ(manager_.Find(Cid{6})->payload_state(), PayloadState::kReady);
 }
@@ -292,13 +308,15 @@ TEST_F(VmManagerTest, VM5_TimeoutKillsAndReasonIsHangup) {
   StartVm(5);
   out_.clear();
   Spawned(5, std::nullopt, At(absl::Seconds(1)));
-  EXPECT_THAT(Take(), ElementsAre("vm_state 5 RUNNING",
-                                  "arm_timer hangup/5 11.000000000s"));
+  EXPECT_THAT(Take(),
+              ElementsAre("vm_state cid=5 state=RUNNING",
+                          "arm_timer timer=hangup/5 deadline=11.000000000s"));
   Fired(TimerId{TimerKind::kHangup, 5}, At(absl::Seconds(11)));
-  EXPECT_THAT(Take(), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(Take(), ElementsAre("kill_vmm cid=5"));
   Exited(5, ExitStatus::Signalled(kSigKill), At(absl::Seconds(11)));
-  EXPECT_THAT(Take(), ElementsAre("vm_state 5 DEAD", "on_died 5 HANGUP",
-                                  "remove_temp_dir 5"));
+  EXPECT_THAT(Take(), ElementsAre("vm_state cid=5 state=DEAD",
+                                  "on_died cid=5 reason=HANGUP",
+                                  "remove_temp_dir cid=5"));
   EXPECT_TRUE(manager_.AllSettled());
 }
 
@@ -306,16 +324,18 @@ TEST_F(VmManagerTest, VM5_ExitBeforeStartedEndsWaitAtOnce) {
   Run(Config(5));
   Exited(5, ExitStatus::Exited(33), At(absl::Seconds(1)));
   FailureRead(5, "", At(absl::Seconds(1)));
-  EXPECT_THAT(Take(), ElementsAre("vm_state 5 DEAD", "cancel_timer hangup/5",
-                                  "read_failure_reason 5 4096",
-                                  "on_died 5 CRASH", "remove_temp_dir 5"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("vm_state cid=5 state=DEAD", "cancel_timer timer=hangup/5",
+                  "read_failure_reason cid=5 max_bytes=4096",
+                  "on_died cid=5 reason=CRASH", "remove_temp_dir cid=5"));
 }
 
 TEST_F(VmManagerTest, VM5_StartedCancelsTheWait) {
   Run(Config(5));
   Reported(5, PayloadState::kStarted, At(absl::Seconds(3)));
-  EXPECT_THAT(Take(),
-              ElementsAre("payload_state 5 STARTED", "cancel_timer hangup/5"));
+  EXPECT_THAT(Take(), ElementsAre("payload_state cid=5 state=STARTED",
+                                  "cancel_timer timer=hangup/5"));
   Fired(TimerId{TimerKind::kHangup, 5}, At(absl::Seconds(10)));
   EXPECT_THAT(out_, IsEmpty());
 }
@@ -326,8 +346,9 @@ TEST_F(VmManagerTest, VM5_NestedVirtualizationWaits100s) {
   nested.OnStartVm(kT0, {RequestId{2}, Cid{5}}, out_);
   out_.clear();
   nested.OnVmmSpawned(At(absl::Seconds(1)), {Cid{5}, std::nullopt}, out_);
-  EXPECT_THAT(Take(), ElementsAre("vm_state 5 RUNNING",
-                                  "arm_timer hangup/5 101.000000000s"));
+  EXPECT_THAT(Take(),
+              ElementsAre("vm_state cid=5 state=RUNNING",
+                          "arm_timer timer=hangup/5 deadline=101.000000000s"));
 }
 
 TEST_F(VmManagerTest, VM5_StaleFireForAReplacedVmIsIgnored) {
@@ -341,7 +362,7 @@ TEST_F(VmManagerTest, VM5_StaleFireForAReplacedVmIsIgnored) {
   Fired(TimerId{TimerKind::kHangup, 5}, At(absl::Seconds(10)));
   EXPECT_THAT(out_, IsEmpty());
   Fired(TimerId{TimerKind::kHangup, 5}, At(absl::Seconds(15)));
-  EXPECT_THAT(Take(), ElementsAre("kill_vmm 5"));
+  EXPECT_THAT(Take(), ElementsAre("kill_vmm cid=5"));
 }
 
 TEST_F(VmManagerTest, VM5_TimersThatAreNotOursAreIgnored) {
@@ -363,22 +384,24 @@ TEST_F(VmManagerTest, VM6_FailureReasonFromTheGuestDecides) {
   Run(Config(5, /*detect_hangup=*/false));
   Exited(5, ExitStatus::Exited(1));
   FailureRead(5, "MICRODROID_INVALID_PAYLOAD_CONFIG\n");
-  EXPECT_THAT(Take(),
-              ElementsAre("vm_state 5 DEAD", "read_failure_reason 5 4096",
-                          "on_died 5 MICRODROID_INVALID_PAYLOAD_CONFIG",
-                          "remove_temp_dir 5"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("vm_state cid=5 state=DEAD",
+                  "read_failure_reason cid=5 max_bytes=4096",
+                  "on_died cid=5 reason=MICRODROID_INVALID_PAYLOAD_CONFIG",
+                  "remove_temp_dir cid=5"));
 }
 
 TEST_F(VmManagerTest, VM7_StateIsDeadBeforeOnDied) {
   Run(Config(5, /*detect_hangup=*/false));
   Exited(5, std::nullopt);
-  EXPECT_THAT(Take(),
-              ElementsAre("vm_state 5 DEAD", "read_failure_reason 5 4096"));
+  EXPECT_THAT(Take(), ElementsAre("vm_state cid=5 state=DEAD",
+                                  "read_failure_reason cid=5 max_bytes=4096"));
   EXPECT_EQ(StateOf(5), VmState::kDead);
   EXPECT_FALSE(manager_.AllSettled());
   FailureRead(5, "");
-  EXPECT_THAT(Take(), ElementsAre("on_died 5 INFRASTRUCTURE_ERROR",
-                                  "remove_temp_dir 5"));
+  EXPECT_THAT(Take(), ElementsAre("on_died cid=5 reason=INFRASTRUCTURE_ERROR",
+                                  "remove_temp_dir cid=5"));
   EXPECT_TRUE(manager_.AllSettled());
 }
 
@@ -389,9 +412,10 @@ TEST_F(VmManagerTest, VM7_OnDiedExactlyOnce) {
   FailureRead(5, "");
   FailureRead(5, "");
   Exited(5, ExitStatus::Exited(0));
-  EXPECT_THAT(Take(),
-              ElementsAre("vm_state 5 DEAD", "read_failure_reason 5 4096",
-                          "on_died 5 SHUTDOWN", "remove_temp_dir 5"));
+  EXPECT_THAT(Take(), ElementsAre("vm_state cid=5 state=DEAD",
+                                  "read_failure_reason cid=5 max_bytes=4096",
+                                  "on_died cid=5 reason=SHUTDOWN",
+                                  "remove_temp_dir cid=5"));
 }
 
 TEST_F(VmManagerTest, VM7_WorldInputsForUnknownCidsAreIgnored) {
@@ -409,24 +433,27 @@ TEST_F(VmManagerTest, VM8_KillOnlyActsOnRunning) {
   Create(Config(5));
   out_.clear();
   KillVm(5);  // NotStarted
-  EXPECT_THAT(Take(), ElementsAre("reply 2 OK"));
+  EXPECT_THAT(Take(), ElementsAre("reply request=2 status=OK"));
   StartVm(5);
   out_.clear();
   KillVm(5);  // spawn in flight
-  EXPECT_THAT(Take(), ElementsAre("reply 4 OK"));
+  EXPECT_THAT(Take(), ElementsAre("reply request=4 status=OK"));
   Spawned(5);
   out_.clear();
   KillVm(5);  // Running
-  EXPECT_THAT(Take(), ElementsAre("kill_vmm 5", "reply 5 OK"));
+  EXPECT_THAT(Take(),
+              ElementsAre("kill_vmm cid=5", "reply request=5 status=OK"));
   Exited(5, ExitStatus::Signalled(kSigKill));
   out_.clear();
   KillVm(5);  // Dead
-  EXPECT_THAT(Take(), ElementsAre("reply 6 OK"));
+  EXPECT_THAT(Take(), ElementsAre("reply request=6 status=OK"));
 }
 
 TEST_F(VmManagerTest, VM8_KillOfUnknownVmIsNotFound) {
   KillVm(9);
-  EXPECT_THAT(Take(), ElementsAre("reply 1 NOT_FOUND: no VM with cid 9"));
+  EXPECT_THAT(
+      Take(),
+      ElementsAre("reply request=1 status=NOT_FOUND: no VM with cid 9"));
 }
 
 // ---- RT-2 support ----
@@ -440,8 +467,8 @@ TEST_F(VmManagerTest, RT2_KillAllKillsRunningVmsInCidOrder) {
   Run(Config(5));
   out_.clear();
   manager_.KillAll(At(absl::Seconds(1)), out_);
-  EXPECT_THAT(Take(), ElementsAre("kill_vmm 3", "kill_vmm 5", "kill_vmm 7",
-                                  "kill_vmm 9"));
+  EXPECT_THAT(Take(), ElementsAre("kill_vmm cid=3", "kill_vmm cid=5",
+                                  "kill_vmm cid=7", "kill_vmm cid=9"));
 }
 
 TEST_F(VmManagerTest, RT2_AllSettledOnlyWhenNothingMoreIsComing) {
