@@ -6,12 +6,11 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "cli/args.h"
+#include "cli/commands.h"
 
 namespace proctor::cli {
 namespace {
-
-constexpr int kExitOk = 0;
-constexpr int kExitUsage = 2;
 
 constexpr char kUsage[] =
     "usage: proctor [--help] [--version] <command> [<args>]\n"
@@ -23,20 +22,25 @@ constexpr char kUsage[] =
     "  -h, --help     show this help and exit\n"
     "  --version      print the version and exit\n"
     "\n"
-    "Commands: none yet in this build. The simulator (`proctor sim`),\n"
-    "scenarios (`proctor run`), replay, shrinking, real guests and\n"
-    "conformance land as they are finished; see docs/cli.md.\n"
+    "Commands:\n"
+    "  sim        run a seed campaign in the deterministic simulator\n"
+    "  mutants    list the named mutants of the reference runtime\n"
+    "\n"
+    "Run 'proctor <command> --help' for a command's options; docs/cli.md\n"
+    "describes them all.\n"
     "\n"
     "Exit codes: 0 all passed, 1 a check failed, 2 usage or input error.\n";
 
 struct Command {
   absl::string_view name;
   absl::string_view summary;
-  int (*run)(std::span<char*> args);
+  int (*run)(std::span<char* const> args);
 };
 
-// The subcommand table: empty until the first subcommand lands.
-constexpr std::span<const Command> Commands() { return {}; }
+constexpr Command kCommands[] = {
+    {"sim", "run a seed campaign in the simulator", SimCommand},
+    {"mutants", "list the named mutants", MutantsCommand},
+};
 
 int Main(std::span<char*> args) {
   if (args.size() < 2) {
@@ -52,8 +56,8 @@ int Main(std::span<char*> args) {
     std::printf("proctor %s\n", PROCTOR_VERSION);
     return kExitOk;
   }
-  for (const Command& command : Commands()) {
-    if (command.name == first) return command.run(args.subspan(1));
+  for (const Command& command : kCommands) {
+    if (command.name == first) return command.run(args.subspan(2));
   }
   std::fprintf(stderr,
                "proctor: unknown command or option '%s'\n"
