@@ -163,6 +163,10 @@ int SimCommand(std::span<char* const> argv) {
     if (!f.trace_path.empty())
       std::printf("  trace: %s\n", f.trace_path.c_str());
   }
+  if (result.failures_not_recorded > 0) {
+    std::printf("... and %llu more failing seed(s), counted but not listed\n",
+                static_cast<unsigned long long>(result.failures_not_recorded));
+  }
   std::vector<std::string> inert;
   for (sim::FaultKind kind : result.inert_faults) {
     inert.emplace_back(sim::FaultKindName(kind));
@@ -178,10 +182,12 @@ int SimCommand(std::span<char* const> argv) {
   }
   const double wall = result.wall_s > 0 ? result.wall_s : 1e-9;
   std::printf(
-      "%s: %llu seed(s), %zu failure(s), %llu events in %.2f s "
+      "%s: %llu seed(s), %llu failure(s), %llu events in %.2f s "
       "(%.0f events/s, time ratio %.0f)%s\n",
       result.passed() ? "PASS" : "FAIL",
-      static_cast<unsigned long long>(result.seeds_run), result.failures.size(),
+      static_cast<unsigned long long>(result.seeds_run),
+      static_cast<unsigned long long>(result.failures.size() +
+                                      result.failures_not_recorded),
       static_cast<unsigned long long>(result.events), result.wall_s,
       static_cast<double>(result.events) / wall, result.virtual_s / wall,
       result.determinism.has_value()

@@ -50,8 +50,8 @@ bool ChannelProxy::DestinationGone(const Direction& d) const {
 }
 
 void ChannelProxy::Pump(Direction& d, ActionList& out) {
-  if (stopped_ || d.step != Step::kIdle || !d.wants_read || d.drained ||
-      DestinationGone(d)) {
+  if (stopped_ || stopping_.has_value() || d.step != Step::kIdle ||
+      !d.wants_read || d.drained || DestinationGone(d)) {
     return;
   }
   d.wants_read = false;
@@ -59,8 +59,27 @@ void ChannelProxy::Pump(Direction& d, ActionList& out) {
   out.push_back(action::ReadMessage{d.source});
 }
 
+bool ChannelProxy::CountUnsettled() const {
+  const Direction& d = to_container_;
+  return d.step == Step::kCounting || d.step == Step::kTakingBack ||
+         (d.step == Step::kWriting && d.counts);
+}
+
+void ChannelProxy::TakeBack(ActionList& out) {
+  Direction& d = to_container_;
+  d.message.reset();
+  d.step = Step::kTakingBack;
+  out.push_back(action::CounterAdd{counter_, -1});
+}
+
 void ChannelProxy::MaybeStop(ActionList& out) {
-  if (stopped_) return;
+  // Stopping now would leave the count to nobody: a counted message that
+  // is not delivered would keep the counter up forever (PX-2, PW-4).
+  if (stopped_ || CountUnsettled()) return;
+  if (stopping_.has_value()) {
+    StopNow(*std::move(stopping_), out);
+    return;
+  }
   for (const Direction* d : {&to_remote_, &to_container_}) {
     if (d->source_peer_closed && d->step == Step::kIdle &&
         (d->drained || DestinationGone(*d))) {
@@ -68,6 +87,20 @@ void ChannelProxy::MaybeStop(ActionList& out) {
       return;
     }
   }
+}
+
+void ChannelProxy::StopWhenSettled(absl::Status why, ActionList& out) {
+  if (stopped_) return;
+  if (!stopping_.has_value()) stopping_ = std::move(why);
+  // Abandon everything but the count: completions of the abandoned reads
+  // and writes find no operation in flight and are ignored.
+  for (Direction* d : {&to_remote_, &to_container_}) {
+    d->wants_read = false;
+    if (d == &to_container_ && d->step != Step::kReading) continue;
+    d->step = Step::kIdle;
+    d->message.reset();
+  }
+  MaybeStop(out);
 }
 
 void ChannelProxy::StopNow(absl::Status why, ActionList& out) {
@@ -146,10 +179,10 @@ void ChannelProxy::OnMessageRead(Instant /*now*/, const input::MessageRead& in,
       break;
     case ChannelStatus::kOutOfRange:
     case ChannelStatus::kBadHandle:
-      StopNow(absl::InternalError(absl::StrCat(
-                  Describe(), ": read from endpoint ", d->source.value,
-                  " failed: ", ChannelStatusName(in.status))),
-              out);
+      StopWhenSettled(absl::InternalError(absl::StrCat(
+                          Describe(), ": read from endpoint ", d->source.value,
+                          " failed: ", ChannelStatusName(in.status))),
+                      out);
       return;
   }
   Pump(*d, out);
@@ -161,12 +194,24 @@ void ChannelProxy::OnCounterAdded(Instant /*now*/,
                                   ActionList& out) {
   if (stopped_) return;
   Direction& d = to_container_;
-  if (in.counter != counter_ || d.step != Step::kCounting) return;
+  if (in.counter != counter_ ||
+      (d.step != Step::kCounting && d.step != Step::kTakingBack)) {
+    return;
+  }
+  const bool taking_back = d.step == Step::kTakingBack;
   if (in.status != ChannelStatus::kOk) {
-    StopNow(absl::InternalError(
-                absl::StrCat(Describe(), ": counter ", counter_.value,
-                             " add failed: ", ChannelStatusName(in.status))),
-            out);
+    d.step = Step::kIdle;
+    d.message.reset();
+    StopWhenSettled(absl::InternalError(absl::StrCat(
+                        Describe(), ": counter ", counter_.value,
+                        taking_back ? " take-back failed: " : " add failed: ",
+                        ChannelStatusName(in.status))),
+                    out);
+    return;
+  }
+  if (taking_back) {
+    d.step = Step::kIdle;
+    MaybeStop(out);
     return;
   }
   if (d.counts_after_write) [[unlikely]] {
@@ -179,11 +224,11 @@ void ChannelProxy::OnCounterAdded(Instant /*now*/,
   }
   PROCTOR_CHECK(d.message.has_value());
   if (DestinationGone(d)) {
-    d.step = Step::kIdle;
-    d.message.reset();
-    MaybeStop(out);
+    // PX-2: counted, but it can no longer enter the container.
+    TakeBack(out);
     return;
   }
+  // Also when stopping: delivering the counted message settles its count.
   d.step = Step::kWriting;
   out.push_back(action::WriteMessage{d.destination, *d.message});
 }
@@ -195,6 +240,9 @@ void ChannelProxy::OnMessageWritten(Instant /*now*/,
   Direction* d = ByDestination(in.endpoint);
   if (d == nullptr || d->step != Step::kWriting) return;
   PROCTOR_CHECK(d->message.has_value());
+  // The count taken for this message is settled by this write or, if it
+  // failed, by taking it back.
+  const bool counted = d->counts;
   d->step = Step::kIdle;
   d->message.reset();
   switch (in.status) {
@@ -217,6 +265,7 @@ void ChannelProxy::OnMessageWritten(Instant /*now*/,
       // The destination's peer is gone. PX-3 as if the destination had
       // signalled PEER_CLOSED: forward what its peer wrote before closing.
       // A read in flight there may predate the close, so read once more.
+      if (counted) TakeBack(out);
       Direction& from_destination = Opposite(*d);
       from_destination.source_peer_closed = true;
       from_destination.wants_read = true;
@@ -228,10 +277,12 @@ void ChannelProxy::OnMessageWritten(Instant /*now*/,
     case ChannelStatus::kBadHandle:
       // SHOULD_WAIT means the destination's queue is full; there is no
       // "writable" signal to wait for, so the proxy gives up like the seed.
-      StopNow(absl::InternalError(absl::StrCat(
-                  Describe(), ": write to endpoint ", d->destination.value,
-                  " failed: ", ChannelStatusName(in.status))),
-              out);
+      if (counted) TakeBack(out);
+      StopWhenSettled(
+          absl::InternalError(absl::StrCat(
+              Describe(), ": write to endpoint ", d->destination.value,
+              " failed: ", ChannelStatusName(in.status))),
+          out);
       return;
   }
   MaybeStop(out);

@@ -9,6 +9,13 @@
 // reports the outcome. Each direction has at most one of those operations in
 // flight, which is what keeps each direction in order; the two directions
 // progress independently.
+//
+// A count the proxy took for a message it then cannot deliver (the container
+// side closed, or the write into it failed) is taken back with
+// counter_add(-1) (PX-2), and the proxy never stops on its own while a
+// counter operation of its own is in flight or a counted message is being
+// written: it settles the count first, so no counter_added ever arrives for
+// a proxy that stopped by itself.
 #ifndef PROCTOR_RUNTIME_CHANNEL_CHANNEL_PROXY_H_
 #define PROCTOR_RUNTIME_CHANNEL_CHANNEL_PROXY_H_
 
@@ -52,6 +59,8 @@ class ChannelProxy {
 
   // Stops at once (e.g. on shutdown) with `why` as stop_status(): closes both
   // endpoints and announces proxy_stopped. Does nothing if already stopped.
+  // Unlike the proxy's own stops it does not wait for a count in flight:
+  // shutdown releases the counter with the host resources (RT-2).
   void Stop(Instant now, absl::Status why, ActionList& out);
 
   bool stopped() const { return stopped_; }
@@ -71,7 +80,15 @@ class ChannelProxy {
 
  private:
   // The one operation a direction has in flight.
-  enum class Step : uint8_t { kIdle, kReading, kCounting, kWriting };
+  // kTakingBack: counter_add(-1) for a counted message that was not
+  // delivered (PX-2).
+  enum class Step : uint8_t {
+    kIdle,
+    kReading,
+    kCounting,
+    kWriting,
+    kTakingBack
+  };
 
   struct Direction {
     EndpointId source;
@@ -101,8 +118,18 @@ class ChannelProxy {
   bool DestinationGone(const Direction& d) const;
   // Issues the next read of `d` if it is idle and has reason to read.
   void Pump(Direction& d, ActionList& out);
-  // PX-3: stops once a side whose peer is closed has nothing left to forward.
+  // A count of the proxy's own is unsettled: a counter operation is in
+  // flight, or a counted message is being written into the container.
+  bool CountUnsettled() const;
+  // PX-2: the counted message in to_container_ will not be delivered.
+  void TakeBack(ActionList& out);
+  // PX-3: stops once a side whose peer is closed has nothing left to forward
+  // (and, once asked to stop, as soon as the count is settled).
   void MaybeStop(ActionList& out);
+  // Stops with `why` as soon as CountUnsettled() is false; until then
+  // nothing new is read and only the count is settled. The first reason
+  // given wins.
+  void StopWhenSettled(absl::Status why, ActionList& out);
   void StopNow(absl::Status why, ActionList& out);
   std::string Describe() const;
 
@@ -114,6 +141,8 @@ class ChannelProxy {
   Direction to_remote_;
   bool stopped_ = false;
   absl::Status stop_status_;
+  // Set by StopWhenSettled while a count is unsettled.
+  std::optional<absl::Status> stopping_;
 };
 
 }  // namespace proctor

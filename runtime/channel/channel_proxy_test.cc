@@ -328,9 +328,11 @@ TEST_F(ChannelProxyTest, PX3_ContainerClosingForwardsWhatItWroteThenStops) {
       ElementsAre("write_message endpoint=10 message=\"in\" handles=[]"));
   EXPECT_THAT(Signal(kC, kSignalReadable | kSignalPeerClosed),
               ElementsAre("read_message endpoint=10"));
-  // The container is gone: the message for it fails, and the proxy keeps
-  // going until what the container wrote has left.
-  EXPECT_THAT(Written(kC, ChannelStatus::kPeerClosed), IsEmpty());
+  // The container is gone: the message for it fails, its count is taken
+  // back, and the proxy keeps going until what the container wrote has left.
+  EXPECT_THAT(Written(kC, ChannelStatus::kPeerClosed),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsEmpty());
   EXPECT_THAT(
       ReadOk(kC, "bye"),
       ElementsAre("write_message endpoint=20 message=\"bye\" handles=[]"));
@@ -351,7 +353,9 @@ TEST_F(ChannelProxyTest, PX3_WriteToAGonePeerDrainsThatSideThenStops) {
       ElementsAre("write_message endpoint=10 message=\"in\" handles=[]"));
   // No signal has told the proxy yet that the container closed.
   EXPECT_THAT(Written(kC, ChannelStatus::kPeerClosed),
-              ElementsAre("read_message endpoint=10"));
+              ElementsAre("counter_add counter=30 delta=-1",
+                          "read_message endpoint=10"));
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsEmpty());
   EXPECT_THAT(
       ReadOk(kC, "last words"),
       ElementsAre(
@@ -374,14 +378,90 @@ TEST_F(ChannelProxyTest, PX3_MessageForAGonePeerIsNotCounted) {
   EXPECT_THAT(Read(kC, ChannelStatus::kPeerClosed), IsStopSequence());
 }
 
-TEST_F(ChannelProxyTest, PX3_CountedMessageForAGonePeerIsNotWritten) {
+TEST_F(ChannelProxyTest,
+       PX2_CountCompletingAfterTheContainerClosedIsTakenBack) {
   ASSERT_THAT(Signal(kR, kSignalReadable),
               ElementsAre("read_message endpoint=20"));
   ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
   ASSERT_THAT(Signal(kC, kSignalPeerClosed),
               ElementsAre("read_message endpoint=10"));
-  EXPECT_THAT(Added(ChannelStatus::kOk, 1), IsEmpty());
+  // Counted, but the container is gone: not written, and the count is
+  // taken back rather than left for nobody to handle.
+  EXPECT_THAT(Added(ChannelStatus::kOk, 1),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsEmpty());
   EXPECT_THAT(Read(kC, ChannelStatus::kPeerClosed), IsStopSequence());
+  EXPECT_EQ(proxy_.stop_status(), absl::OkStatus());
+  EXPECT_EQ(proxy_.forwarded_to_container(), 0u);
+}
+
+TEST_F(ChannelProxyTest, PX3_DoesNotStopWhileItsCountIsInFlight) {
+  ASSERT_THAT(Signal(kR, kSignalReadable),
+              ElementsAre("read_message endpoint=20"));
+  ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
+  ASSERT_THAT(Signal(kC, kSignalPeerClosed),
+              ElementsAre("read_message endpoint=10"));
+  // The container side is drained and closed, but the count is in flight:
+  // stopping now would leave its completion to nobody.
+  EXPECT_THAT(Read(kC, ChannelStatus::kPeerClosed), IsEmpty());
+  EXPECT_FALSE(proxy_.stopped());
+  EXPECT_THAT(Signal(kR, kSignalReadable), IsEmpty());
+  EXPECT_THAT(Added(ChannelStatus::kOk, 1),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_FALSE(proxy_.stopped());
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsStopSequence());
+  EXPECT_EQ(proxy_.stop_status(), absl::OkStatus());
+}
+
+TEST_F(ChannelProxyTest, PX3_DoesNotStopWhileACountedWriteIsInFlight) {
+  ASSERT_THAT(Signal(kR, kSignalReadable),
+              ElementsAre("read_message endpoint=20"));
+  ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
+  ASSERT_THAT(
+      Added(ChannelStatus::kOk, 1),
+      ElementsAre("write_message endpoint=10 message=\"x\" handles=[]"));
+  ASSERT_THAT(Signal(kC, kSignalPeerClosed),
+              ElementsAre("read_message endpoint=10"));
+  EXPECT_THAT(Read(kC, ChannelStatus::kPeerClosed), IsEmpty());
+  // The write lost the race with the close: its count goes back first.
+  EXPECT_THAT(Written(kC, ChannelStatus::kPeerClosed),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsStopSequence());
+  EXPECT_EQ(proxy_.stop_status(), absl::OkStatus());
+}
+
+TEST_F(ChannelProxyTest, PX3_FailureElsewhereDeliversTheCountedMessageFirst) {
+  ASSERT_THAT(Signal(kR, kSignalReadable),
+              ElementsAre("read_message endpoint=20"));
+  ASSERT_THAT(Signal(kC, kSignalReadable),
+              ElementsAre("read_message endpoint=10"));
+  ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
+  // The other direction fails while the count is in flight.
+  EXPECT_THAT(Read(kC, ChannelStatus::kBadHandle), IsEmpty());
+  EXPECT_FALSE(proxy_.stopped());
+  EXPECT_THAT(Signal(kR, kSignalReadable), IsEmpty());
+  EXPECT_THAT(
+      Added(ChannelStatus::kOk, 1),
+      ElementsAre("write_message endpoint=10 message=\"x\" handles=[]"));
+  EXPECT_THAT(Written(kC, ChannelStatus::kOk), IsStopSequence());
+  EXPECT_EQ(proxy_.forwarded_to_container(), 1u);
+  EXPECT_EQ(proxy_.stop_status(),
+            absl::InternalError(
+                "proxy 1 'fidl': read from endpoint 10 failed: BAD_HANDLE"));
+}
+
+TEST_F(ChannelProxyTest, PX2_FailedTakeBackStopsWithTheReason) {
+  ASSERT_THAT(Signal(kR, kSignalReadable),
+              ElementsAre("read_message endpoint=20"));
+  ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
+  ASSERT_THAT(Signal(kC, kSignalPeerClosed),
+              ElementsAre("read_message endpoint=10"));
+  ASSERT_THAT(Added(ChannelStatus::kOk, 1),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_THAT(Added(ChannelStatus::kBadHandle, 0), IsStopSequence());
+  EXPECT_EQ(proxy_.stop_status(),
+            absl::InternalError(
+                "proxy 1 'fidl': counter 30 take-back failed: BAD_HANDLE"));
 }
 
 TEST_F(ChannelProxyTest, PX3_BothPeersGoneStopsWithoutWaitingForever) {
@@ -396,8 +476,10 @@ TEST_F(ChannelProxyTest, PX3_BothPeersGoneStopsWithoutWaitingForever) {
   ASSERT_THAT(
       Added(ChannelStatus::kOk, 1),
       ElementsAre("write_message endpoint=10 message=\"x\" handles=[]"));
-  EXPECT_THAT(Written(kC, ChannelStatus::kPeerClosed), IsEmpty());
-  EXPECT_THAT(Written(kR, ChannelStatus::kPeerClosed), IsStopSequence());
+  EXPECT_THAT(Written(kC, ChannelStatus::kPeerClosed),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_THAT(Written(kR, ChannelStatus::kPeerClosed), IsEmpty());
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsStopSequence());
   EXPECT_EQ(proxy_.stop_status(), absl::OkStatus());
 }
 
@@ -431,14 +513,17 @@ TEST_F(ChannelProxyTest, PX3_FullDestinationStopsWithTheReason) {
                 "proxy 1 'fidl': write to endpoint 20 failed: SHOULD_WAIT"));
 }
 
-TEST_F(ChannelProxyTest, PX3_BadHandleOnWriteStopsWithTheReason) {
+TEST_F(ChannelProxyTest, PX3_BadHandleOnWriteTakesTheCountBackThenStops) {
   ASSERT_THAT(Signal(kR, kSignalReadable),
               ElementsAre("read_message endpoint=20"));
   ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
   ASSERT_THAT(
       Added(ChannelStatus::kOk, 1),
       ElementsAre("write_message endpoint=10 message=\"x\" handles=[]"));
-  EXPECT_THAT(Written(kC, ChannelStatus::kBadHandle), IsStopSequence());
+  EXPECT_THAT(Written(kC, ChannelStatus::kBadHandle),
+              ElementsAre("counter_add counter=30 delta=-1"));
+  EXPECT_FALSE(proxy_.stopped());
+  EXPECT_THAT(Added(ChannelStatus::kOk, 0), IsStopSequence());
   EXPECT_EQ(proxy_.stop_status(),
             absl::InternalError(
                 "proxy 1 'fidl': write to endpoint 10 failed: BAD_HANDLE"));
@@ -460,14 +545,15 @@ TEST_F(ChannelProxyTest, PX3_EveryInputAfterStopIsIgnored) {
   ASSERT_THAT(Signal(kC, kSignalReadable),
               ElementsAre("read_message endpoint=10"));
   ASSERT_THAT(ReadOk(kR, "x"), ElementsAre("counter_add counter=30 delta=+1"));
-  ASSERT_THAT(Read(kC, ChannelStatus::kPeerClosed), IsStopSequence());
+  proxy_.Stop(now_, absl::CancelledError("shutdown"), out_);
+  ASSERT_THAT(TakeActions(out_), IsStopSequence());
   EXPECT_THAT(Added(ChannelStatus::kOk, 1), IsEmpty());
   EXPECT_THAT(Signal(kR, kSignalReadable), IsEmpty());
   EXPECT_THAT(Signal(kC, kSignalReadable | kSignalPeerClosed), IsEmpty());
   EXPECT_THAT(ReadOk(kR, "y"), IsEmpty());
   EXPECT_THAT(Written(kC, ChannelStatus::kOk), IsEmpty());
   EXPECT_THAT(Written(kR, ChannelStatus::kPeerClosed), IsEmpty());
-  EXPECT_EQ(proxy_.stop_status(), absl::OkStatus());
+  EXPECT_EQ(proxy_.stop_status(), absl::CancelledError("shutdown"));
 }
 
 // ---- A mini-world: the proxy against the channel and counter models. ----

@@ -47,6 +47,8 @@ void PowerManager::OnAddWakeSource(Instant now,
   absl::Status added = wake_sources_.AddHandle(HandleId{request.source.value},
                                                request.name, request.mask);
   if (added.ok()) {
+    // A replaced source is no longer the stopped proxy's counter.
+    retiring_.erase(request.source);
     actions.push_back(action::WakeSourceAdded{request.source, request.name});
     WakeIfActive(now, actions);
   }
@@ -57,6 +59,7 @@ void PowerManager::OnAddWakeSource(Instant now,
 void PowerManager::OnRemoveWakeSource(Instant /*now*/,
                                       const input::RemoveWakeSource& request,
                                       ActionList& actions) {
+  retiring_.erase(request.source);
   if (wake_sources_.Remove(request.source)) {
     actions.push_back(action::WakeSourceRemoved{request.source});
   }
@@ -69,6 +72,8 @@ absl::Status PowerManager::AddCounterWakeSource(Instant now, CounterId counter,
                                                 ActionList& actions) {
   absl::Status added = wake_sources_.AddCounter(counter, name);
   if (!added.ok()) return added;
+  // A new proxy owns the counter now: its source stays while it runs.
+  retiring_.erase(WakeSourceId{counter.value});
   actions.push_back(
       action::WakeSourceAdded{WakeSourceId{counter.value}, std::string(name)});
   WakeIfActive(now, actions);
@@ -78,9 +83,35 @@ absl::Status PowerManager::AddCounterWakeSource(Instant now, CounterId counter,
 void PowerManager::RemoveCounterWakeSource(Instant /*now*/, CounterId counter,
                                            ActionList& actions) {
   const WakeSourceId source{counter.value};
+  retiring_.erase(source);
   if (wake_sources_.Remove(source)) {
     actions.push_back(action::WakeSourceRemoved{source});
   }
+}
+
+void PowerManager::RetireCounterWakeSource(Instant now, CounterId counter,
+                                           ActionList& actions) {
+  const WakeSourceId source{counter.value};
+  const WakeSource* found = wake_sources_.Find(source);
+  if (found == nullptr) return;
+  // Only a counter that is still positive has messages behind it; a source
+  // that is not counter-based is not the proxy's to keep.
+  if (found->kind == WakeSourceKind::kCounter &&
+      wake_sources_.IsActive(source)) {
+    retiring_.insert(source);
+    return;
+  }
+  RemoveCounterWakeSource(now, counter, actions);
+}
+
+void PowerManager::RemoveRetiringWakeSources(Instant /*now*/,
+                                             ActionList& actions) {
+  for (WakeSourceId source : retiring_) {
+    const bool removed = wake_sources_.Remove(source);
+    PROCTOR_CHECK(removed);
+    actions.push_back(action::WakeSourceRemoved{source});
+  }
+  retiring_.clear();
 }
 
 void PowerManager::OnCounterValue(Instant now, CounterId counter, int64_t value,
@@ -89,6 +120,11 @@ void PowerManager::OnCounterValue(Instant now, CounterId counter, int64_t value,
   // observation cannot let a suspend through (PW-4), since only wake sources
   // are consulted, and every proxy's counter is registered before use.
   wake_sources_.SetCounterValue(counter, value).IgnoreError();
+  const WakeSourceId source{counter.value};
+  if (value <= 0 && retiring_.contains(source)) {
+    // PX-4: the stopped proxy's messages are all handled.
+    RemoveCounterWakeSource(now, counter, actions);
+  }
   WakeIfActive(now, actions);
 }
 

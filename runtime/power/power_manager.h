@@ -71,13 +71,27 @@ class PowerManager {
   absl::Status AddCounterWakeSource(Instant now, CounterId counter,
                                     absl::string_view name,
                                     ActionList& actions);
-  // PX-4: called when a proxy stops. Idempotent; emits WakeSourceRemoved
-  // only when the source existed.
+  // Removes the counter's wake source at once. Idempotent; emits
+  // WakeSourceRemoved only when the source existed.
   void RemoveCounterWakeSource(Instant now, CounterId counter,
                                ActionList& actions);
+  // PX-4 with PW-4: called when a proxy stops. Messages it wrote into the
+  // container may still be unhandled, and removing the source at once would
+  // let a suspend through while they are (PW-4). So the source is removed
+  // (WakeSourceRemoved) now if the counter's last known value is <= 0, and
+  // otherwise it stays registered and active, refusing suspends and waking
+  // a pending one, until OnCounterValue reports a value <= 0. Idempotent;
+  // nothing happens if the source does not exist. Adding or removing a wake
+  // source with the same id ends the retirement.
+  void RetireCounterWakeSource(Instant now, CounterId counter,
+                               ActionList& actions);
+  // RT-2, when host resources are released: the retiring sources are
+  // removed at once, in id order, since nothing is left to keep awake.
+  void RemoveRetiringWakeSources(Instant now, ActionList& actions);
 
   // The counter's value after a counter_add completed with OK, or after
-  // counter_changed. A positive value during a suspend wakes the container.
+  // counter_changed. A positive value during a suspend wakes the container;
+  // a value <= 0 removes a retiring source (RetireCounterWakeSource).
   void OnCounterValue(Instant now, CounterId counter, int64_t value,
                       ActionList& actions);
   void OnHandleSignalled(Instant now, const input::HandleSignalled& signalled,
@@ -96,6 +110,10 @@ class PowerManager {
   void Shutdown(Instant now, ActionList& actions);
 
   bool suspended() const { return suspension_.has_value(); }
+  // Whether the counter's source waits for the counter to drain (PX-4).
+  bool retiring(CounterId counter) const {
+    return retiring_.contains(WakeSourceId{counter.value});
+  }
   bool shut_down() const { return shut_down_; }
   size_t max_watchers() const { return max_watchers_; }
   const WakeSources& wake_sources() const { return wake_sources_; }
@@ -119,6 +137,10 @@ class PowerManager {
   MutantSet mutants_;
   WakeSources wake_sources_;
   absl::btree_set<WatcherId> watchers_;
+  // Counter sources of stopped proxies that wait for their counters to
+  // drain (PX-4 with PW-4). Always a subset of wake_sources_, so bounded by
+  // its limit.
+  absl::btree_set<WakeSourceId> retiring_;
   std::optional<Suspension> suspension_;
   bool shut_down_ = false;
 };

@@ -481,7 +481,171 @@ TEST_F(PowerManagerTest, PX4_RemovedActiveCounterNoLongerBlocksSuspend) {
   EXPECT_THAT(DescribeActions(Suspend(1)), ElementsAre("suspend_guest"));
 }
 
+// PX-4 with PW-4 (spec "Project additions"): a stopped proxy's counter
+// source is removed once the counter has drained.
+
+TEST_F(PowerManagerTest,
+       PX4_StoppedProxyWithUnhandledMessagesKeepsItsSourceUntilDrained) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 2);
+  ActionList retired;
+  power_.RetireCounterWakeSource(now_, kCounter, retired);
+  EXPECT_THAT(retired, IsEmpty());
+  EXPECT_TRUE(power_.retiring(kCounter));
+  EXPECT_TRUE(power_.wake_sources().IsActive(kCounterSource));
+
+  EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
+  EXPECT_TRUE(power_.wake_sources().Contains(kCounterSource));
+  EXPECT_THAT(DescribeActions(CounterValue(kCounter, 0)),
+              ElementsAre("wake_source_removed source=7"));
+  EXPECT_FALSE(power_.wake_sources().Contains(kCounterSource));
+  EXPECT_FALSE(power_.retiring(kCounter));
+
+  // Gone for good: a later count neither blocks a suspend nor wakes it.
+  EXPECT_THAT(CounterValue(kCounter, 1), IsEmpty());
+  EXPECT_THAT(DescribeActions(Suspend(1)), ElementsAre("suspend_guest"));
+  EXPECT_THAT(CounterValue(kCounter, 2), IsEmpty());
+  EXPECT_TRUE(power_.suspended());
+}
+
+TEST_F(PowerManagerTest,
+       PX4_StoppedProxyWithDrainedCounterLosesItsSourceAtOnce) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);
+  CounterValue(kCounter, 0);
+  ActionList retired;
+  power_.RetireCounterWakeSource(now_, kCounter, retired);
+  EXPECT_THAT(DescribeActions(retired),
+              ElementsAre("wake_source_removed source=7"));
+  EXPECT_FALSE(power_.retiring(kCounter));
+  EXPECT_FALSE(power_.wake_sources().Contains(kCounterSource));
+}
+
+TEST_F(PowerManagerTest, PX4_NegativeCounterCountsAsDrained) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 3);
+  ActionList actions;
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  power_.OnCounterValue(now_, kCounter, -1, actions);
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_removed source=7"));
+}
+
+TEST_F(PowerManagerTest, PX4_RetireIsIdempotent) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);
+  ActionList actions;
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  EXPECT_THAT(actions, IsEmpty());
+  power_.OnCounterValue(now_, kCounter, 0, actions);
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  power_.OnCounterValue(now_, kCounter, 0, actions);
+  // Never registered at all: nothing to remove.
+  power_.RetireCounterWakeSource(now_, CounterId{99}, actions);
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_removed source=7"));
+  EXPECT_FALSE(power_.retiring(CounterId{99}));
+}
+
+TEST_F(PowerManagerTest, PX4_ANewProxyOnTheCounterEndsItsRetirement) {
+  AddCounter(kCounter, "old");
+  CounterValue(kCounter, 1);
+  ActionList actions;
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  AddCounter(kCounter, "new");
+  EXPECT_FALSE(power_.retiring(kCounter));
+  // The new proxy runs: its drained counter keeps its source.
+  EXPECT_THAT(CounterValue(kCounter, 0), IsEmpty());
+  EXPECT_EQ(power_.wake_sources().Name(kCounterSource), "new");
+}
+
+TEST_F(PowerManagerTest, PX4_AHandleSourceWithTheCountersIdIsRemovedAtOnce) {
+  AddHandle(1, HandleId{kCounter.value}, "alarm", kSignalUser0);
+  HandleSignals(HandleId{kCounter.value}, kSignalUser0);
+  ActionList actions;
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_removed source=7"));
+  EXPECT_FALSE(power_.retiring(kCounter));
+}
+
+TEST_F(PowerManagerTest, PX4_RetiringSourcesCountAgainstTheWakeSourceLimit) {
+  RuntimeLimits limits;
+  limits.max_wake_sources = 1;
+  PowerManager power(limits);
+  ActionList actions;
+  ASSERT_TRUE(power.AddCounterWakeSource(now_, kCounter, "a", actions).ok());
+  power.OnCounterValue(now_, kCounter, 1, actions);
+  power.RetireCounterWakeSource(now_, kCounter, actions);
+  EXPECT_EQ(
+      power.AddCounterWakeSource(now_, CounterId{8}, "b", actions),
+      absl::ResourceExhaustedError("PW-1: too many wake sources (limit 1)"));
+  power.OnCounterValue(now_, kCounter, 0, actions);
+  EXPECT_TRUE(
+      power.AddCounterWakeSource(now_, CounterId{8}, "b", actions).ok());
+}
+
+TEST_F(PowerManagerTest,
+       PW4_SuspendRefusedWhileAStoppedProxysMessagesAreUnhandled) {
+  RegisterWatcher(1, 4);
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);
+  ActionList retired;
+  power_.RetireCounterWakeSource(now_, kCounter, retired);
+  EXPECT_THAT(
+      DescribeActions(Suspend(2)),
+      ElementsAre(
+          "reply request=2 status=FAILED_PRECONDITION: PW-3: wake source "
+          "'binder' (7) is active"));
+  EXPECT_FALSE(power_.suspended());
+
+  // Once the container has handled the message the suspend goes through.
+  CounterValue(kCounter, 0);
+  EXPECT_THAT(
+      DescribeActions(Suspend(3)),
+      ElementsAre("suspend_guest", "signal_watcher watcher=4 signal=ASLEEP"));
+}
+
+TEST_F(PowerManagerTest, PW1_RemovingARetiringSourceEndsItsRetirement) {
+  AddCounter(kCounter, "binder");
+  CounterValue(kCounter, 1);
+  ActionList actions;
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  power_.OnRemoveWakeSource(
+      now_, input::RemoveWakeSource{RequestId{2}, kCounterSource}, actions);
+  power_.OnCounterValue(now_, kCounter, 0, actions);
+  EXPECT_THAT(
+      DescribeActions(actions),
+      ElementsAre("wake_source_removed source=7", "reply request=2 status=OK"));
+  EXPECT_FALSE(power_.retiring(kCounter));
+}
+
 // ---- RT-2 ----
+
+TEST_F(PowerManagerTest,
+       RT2_RetiringSourcesAreRemovedWhenHostResourcesAreReleased) {
+  AddCounter(CounterId{30}, "b");
+  AddCounter(kCounter, "a");
+  AddCounter(CounterId{40}, "c");  // a running proxy's: it stays
+  CounterValue(CounterId{30}, 2);
+  CounterValue(kCounter, 1);
+  CounterValue(CounterId{40}, 1);
+  ActionList actions;
+  power_.RetireCounterWakeSource(now_, CounterId{30}, actions);
+  power_.RetireCounterWakeSource(now_, kCounter, actions);
+  ASSERT_THAT(actions, IsEmpty());
+
+  power_.RemoveRetiringWakeSources(now_, actions);
+  EXPECT_THAT(DescribeActions(actions),
+              ElementsAre("wake_source_removed source=7",
+                          "wake_source_removed source=30"));
+  EXPECT_FALSE(power_.retiring(kCounter));
+  EXPECT_EQ(power_.wake_sources().size(), 1u);
+  ActionList again;
+  power_.RemoveRetiringWakeSources(now_, again);
+  EXPECT_THAT(again, IsEmpty());
+}
 
 TEST_F(PowerManagerTest, RT2_ShutdownResumesAndAbortsThePendingSuspend) {
   RegisterWatcher(1, 4);

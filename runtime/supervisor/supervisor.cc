@@ -236,6 +236,9 @@ void Supervisor::AdvanceShutdown(Instant now, const Input& input,
   if (!vms_.AllSettled() || !containers_.AllSettled()) return;
   proxies_.StopAll(now, out);
   ReapStoppedProxies(now, out);
+  // Nothing is left to keep awake: sources still waiting for their
+  // counters to drain go with the host resources.
+  power_.RemoveRetiringWakeSources(now, out);
   out.push_back(action::ReleaseHostResources{});
   out.push_back(action::ShutdownComplete{});
   for (RequestId request : pending_shutdowns_) {
@@ -247,7 +250,7 @@ void Supervisor::AdvanceShutdown(Instant now, const Input& input,
 
 void Supervisor::ReapStoppedProxies(Instant now, ActionList& out) {
   for (const ProxyManager::StoppedProxy& stopped : proxies_.TakeStopped()) {
-    power_.RemoveCounterWakeSource(now, stopped.counter, out);
+    power_.RetireCounterWakeSource(now, stopped.counter, out);
   }
 }
 

@@ -60,7 +60,9 @@ class Supervisor {
   // Called after every input while shutting down: stops guests that came to
   // life meanwhile and finishes the shutdown once every guest is settled.
   void AdvanceShutdown(Instant now, const Input& input, ActionList& out);
-  // PX-4: a stopped proxy's counter no longer wakes the container.
+  // PX-4 with PW-4: a stopped proxy's counter no longer wakes the container
+  // once it has drained; until then its unhandled messages keep the
+  // container awake.
   void ReapStoppedProxies(Instant now, ActionList& out);
 
   VmManager vms_;

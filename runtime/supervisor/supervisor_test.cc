@@ -245,6 +245,138 @@ TEST_F(SupervisorTest, PX4_StoppedProxyRemovesItsWakeSource) {
   EXPECT_EQ(sup_.proxies().live(), 0u);
 }
 
+// Adds proxy 1 (container endpoint 10, remote 11, counter 12) and forwards
+// one message into the container; then the remote closes and the proxy,
+// drained, stops. Returns the actions of the stopping step. The message is
+// still unhandled: the counter reads 1.
+ActionList StopProxyWithOneUnhandledMessage(Supervisor& sup, RequestId add) {
+  ActionList out;
+  const Instant t = At(absl::Milliseconds(1));
+  sup.Handle(t,
+             input::AddProxy{add, ProxyId{1}, EndpointId{10}, EndpointId{11},
+                             CounterId{12}, "wake"},
+             out);
+  sup.Handle(t, input::EndpointSignalled{EndpointId{11}, kSignalReadable}, out);
+  sup.Handle(t,
+             input::MessageRead{EndpointId{11}, ChannelStatus::kOk,
+                                Message{"hello", {}}},
+             out);
+  sup.Handle(t, input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 1}, out);
+  sup.Handle(t, input::MessageWritten{EndpointId{10}, ChannelStatus::kOk}, out);
+  // The proxy reads on; the remote has closed.
+  ActionList stopped;
+  sup.Handle(t,
+             input::MessageRead{EndpointId{11}, ChannelStatus::kPeerClosed, {}},
+             stopped);
+  return stopped;
+}
+
+TEST_F(SupervisorTest,
+       PX4_StoppedProxyKeepsItsSourceUntilItsMessagesAreHandled) {
+  ActionList stopped = StopProxyWithOneUnhandledMessage(sup_, Req());
+  EXPECT_THAT(Names(stopped),
+              ElementsAre("close_endpoint", "close_endpoint", "proxy_stopped"));
+  EXPECT_EQ(sup_.proxies().live(), 0u);
+  EXPECT_TRUE(sup_.power().retiring(CounterId{12}));
+
+  // PW-4: the message the proxy wrote is still unhandled.
+  RequestId suspend = Req();
+  ActionList refused =
+      Handle(absl::Milliseconds(2), input::SuspendContainer{suspend});
+  EXPECT_EQ(
+      ReplyStatus(refused, suspend),
+      absl::FailedPreconditionError("PW-3: wake source 'wake' (12) is active"));
+  EXPECT_THAT(Of<action::SuspendGuest>(refused), IsEmpty());
+
+  // The container handles it: the source goes, and a suspend succeeds.
+  ActionList handled =
+      Handle(absl::Milliseconds(3), input::CounterChanged{CounterId{12}, 0});
+  EXPECT_THAT(Names(handled), ElementsAre("wake_source_removed"));
+  EXPECT_EQ(Of<action::WakeSourceRemoved>(handled)[0].source, WakeSourceId{12});
+  ActionList suspended =
+      Handle(absl::Milliseconds(4), input::SuspendContainer{Req()});
+  EXPECT_THAT(Names(suspended), ElementsAre("suspend_guest"));
+}
+
+TEST_F(SupervisorTest, PX4_ACountCompletingAfterTheStopDelaysTheRemoval) {
+  StopProxyWithOneUnhandledMessage(sup_, Req());
+  // A counter_added for the stopped proxy still tells the counter's value.
+  ActionList late =
+      Handle(absl::Milliseconds(2),
+             input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 2});
+  EXPECT_THAT(late, IsEmpty());
+  EXPECT_THAT(
+      Handle(absl::Milliseconds(3), input::CounterChanged{CounterId{12}, 1}),
+      IsEmpty());
+  EXPECT_THAT(Names(Handle(absl::Milliseconds(4),
+                           input::CounterChanged{CounterId{12}, 0})),
+              ElementsAre("wake_source_removed"));
+}
+
+TEST_F(SupervisorTest, PX4_SourceGoesOnceTheTakeBackLeavesTheCounterAtZero) {
+  Handle(absl::ZeroDuration(),
+         input::AddProxy{Req(), ProxyId{1}, EndpointId{10}, EndpointId{11},
+                         CounterId{12}, "wake"});
+  Handle(absl::Milliseconds(1),
+         input::EndpointSignalled{EndpointId{11}, kSignalReadable});
+  ActionList read =
+      Handle(absl::Milliseconds(1),
+             input::MessageRead{EndpointId{11}, ChannelStatus::kOk,
+                                Message{"hello", {}}});
+  ASSERT_THAT(Names(read), ElementsAre("counter_add"));
+  // The container closes its end while the count is in flight; its side is
+  // drained, but the proxy waits for its count.
+  ActionList closed =
+      Handle(absl::Milliseconds(2),
+             input::EndpointSignalled{EndpointId{10}, kSignalPeerClosed});
+  ASSERT_THAT(Names(closed), ElementsAre("read_message"));
+  EXPECT_THAT(Handle(absl::Milliseconds(2),
+                     input::MessageRead{
+                         EndpointId{10}, ChannelStatus::kPeerClosed, {}}),
+              IsEmpty());
+  EXPECT_EQ(sup_.proxies().live(), 1u);
+  // The count completes: the message cannot enter, so it is taken back.
+  ActionList added =
+      Handle(absl::Milliseconds(3),
+             input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 1});
+  ASSERT_THAT(Names(added), ElementsAre("counter_add"));
+  EXPECT_EQ(Of<action::CounterAdd>(added)[0].delta, -1);
+  // Meanwhile the source keeps the container awake.
+  RequestId suspend = Req();
+  ActionList refused =
+      Handle(absl::Milliseconds(3), input::SuspendContainer{suspend});
+  EXPECT_EQ(ReplyStatus(refused, suspend).code(),
+            absl::StatusCode::kFailedPrecondition);
+  // The take-back leaves it at 0: the proxy stops and the source goes in
+  // the same step.
+  ActionList taken_back =
+      Handle(absl::Milliseconds(4),
+             input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 0});
+  EXPECT_THAT(Names(taken_back),
+              ElementsAre("close_endpoint", "close_endpoint", "proxy_stopped",
+                          "wake_source_removed"));
+  EXPECT_EQ(Of<action::WakeSourceRemoved>(taken_back)[0].source,
+            WakeSourceId{12});
+  EXPECT_EQ(sup_.proxies().live(), 0u);
+  EXPECT_FALSE(sup_.power().retiring(CounterId{12}));
+  ActionList suspended =
+      Handle(absl::Milliseconds(5), input::SuspendContainer{Req()});
+  EXPECT_THAT(Names(suspended), ElementsAre("suspend_guest"));
+}
+
+TEST_F(SupervisorTest,
+       RT2_RetiringSourceIsRemovedWhenHostResourcesAreReleased) {
+  StopProxyWithOneUnhandledMessage(sup_, Req());
+  RequestId shutdown = Req();
+  ActionList out = Handle(absl::Seconds(1), input::Shutdown{shutdown});
+  EXPECT_THAT(Names(out),
+              ElementsAre("wake_source_removed", "release_host_resources",
+                          "shutdown_complete", "reply"));
+  EXPECT_EQ(Of<action::WakeSourceRemoved>(out)[0].source, WakeSourceId{12});
+  EXPECT_TRUE(ReplyStatus(out, shutdown).ok());
+  EXPECT_FALSE(sup_.power().retiring(CounterId{12}));
+}
+
 TEST_F(SupervisorTest, RT2_ShutdownWithNothingRunningCompletesAtOnce) {
   RequestId shutdown = Req();
   ActionList out = Handle(absl::ZeroDuration(), input::Shutdown{shutdown});

@@ -26,6 +26,10 @@ namespace {
 // this many seeds a kind that never fired is inert, not unlucky.
 constexpr uint64_t kMinSeedsForInertCheck = 100;
 
+// A campaign keeps at most this many failures in memory (the rest are
+// counted); a mutant can fail every one of millions of seeds.
+constexpr size_t kMaxRecordedFailures = 1000;
+
 // What one run of one seed produced.
 struct SeedRun {
   std::optional<Violation> violation;
@@ -159,25 +163,33 @@ CampaignResult RunCampaign(const CampaignOptions& options,
   PROCTOR_CHECK(options.first_seed <= options.last_seed);
   PROCTOR_CHECK(options.shard_count >= 1 &&
                 options.shard_index < options.shard_count);
-  std::vector<uint64_t> seeds;
-  for (uint64_t s = options.first_seed;; ++s) {
-    if ((s - options.first_seed) % options.shard_count == options.shard_index) {
-      seeds.push_back(s);
-    }
-    if (s == options.last_seed) break;
-  }
-
-  struct Slot {
-    bool ran = false;
-    std::optional<SeedFailure> failure;
-    WorldStats stats;
-    std::vector<FaultKind> enabled;
-    bool deterministic = true;
+  // Seeds are computed from their index, never listed: a campaign over a
+  // huge range costs nothing until it runs.
+  const uint64_t planned =
+      (options.last_seed - options.first_seed) / options.shard_count +
+      ((options.last_seed - options.first_seed) % options.shard_count >=
+               options.shard_index
+           ? 1
+           : 0);
+  auto seed_at = [&](uint64_t i) {
+    return options.first_seed + i * options.shard_count + options.shard_index;
   };
-  std::vector<Slot> slots(seeds.size());
-  std::atomic<size_t> next{0};
-  std::atomic<uint64_t> done{0}, failures{0}, events{0};
-  std::mutex progress_mu;
+
+  // What the seeds that ran add up to; guarded by `mu`.
+  struct Totals {
+    uint64_t seeds_run = 0;
+    uint64_t events = 0;
+    int64_t virtual_ns = 0;
+    std::array<uint64_t, kFaultKindCount> fired{};
+    std::array<uint64_t, kFaultKindCount> enabled{};
+    bool deterministic = true;
+    std::vector<SeedFailure> failures;
+    uint64_t failures_dropped = 0;
+  };
+  Totals totals;
+  std::mutex mu;
+  std::atomic<uint64_t> next{0};
+  std::atomic<uint64_t> failures{0};
 
   auto stop_requested = [&] {
     if (interrupted != nullptr && interrupted->load()) return true;
@@ -187,19 +199,16 @@ CampaignResult RunCampaign(const CampaignOptions& options,
   auto worker = [&] {
     for (;;) {
       if (stop_requested()) return;
-      const size_t i = next.fetch_add(1);
-      if (i >= seeds.size()) return;
-      const uint64_t seed = seeds[i];
-      Slot& slot = slots[i];
+      const uint64_t i = next.fetch_add(1);
+      if (i >= planned) return;
+      const uint64_t seed = seed_at(i);
       SeedRun run = RunSeed(options, seed, interrupted, nullptr,
                             options.check_determinism, false);
       if (interrupted != nullptr && interrupted->load() &&
           !run.violation.has_value()) {
         return;  // stopped half-way: this seed did not run to its end
       }
-      slot.ran = true;
-      slot.stats = run.stats;
-      slot.enabled = run.enabled;
+      bool deterministic = true;
       std::optional<SeedFailure> failure;
       if (run.violation) {
         failure = SeedFailure{seed, run.violation->rule, run.violation->message,
@@ -211,7 +220,7 @@ CampaignResult RunCampaign(const CampaignOptions& options,
         SeedRun again =
             RunSeed(options, seed, interrupted, nullptr, true, false);
         if (again.hash != run.hash) {
-          slot.deterministic = false;
+          deterministic = false;
           SeedRun a = RunSeed(options, seed, nullptr, nullptr, true, true);
           SeedRun b = RunSeed(options, seed, nullptr, nullptr, true, true);
           failure = SeedFailure{
@@ -236,14 +245,28 @@ CampaignResult RunCampaign(const CampaignOptions& options,
                             "written to ", path, ")");
           }
         }
-        slot.failure = std::move(failure);
         failures.fetch_add(1);
       }
-      events.fetch_add(run.stats.events);
-      const uint64_t d = done.fetch_add(1) + 1;
+      std::lock_guard<std::mutex> lock(mu);
+      ++totals.seeds_run;
+      totals.events += run.stats.events;
+      totals.virtual_ns += run.stats.end.ns;
+      for (size_t k = 0; k < kFaultKindCount; ++k) {
+        totals.fired[k] += run.stats.faults_fired[k];
+      }
+      for (FaultKind kind : run.enabled) {
+        ++totals.enabled[static_cast<size_t>(kind)];
+      }
+      totals.deterministic = totals.deterministic && deterministic;
+      if (failure) {
+        if (totals.failures.size() < kMaxRecordedFailures) {
+          totals.failures.push_back(std::move(*failure));
+        } else {
+          ++totals.failures_dropped;
+        }
+      }
       if (progress) {
-        std::lock_guard<std::mutex> lock(progress_mu);
-        progress(d, seeds.size(), failures.load(), events.load());
+        progress(totals.seeds_run, planned, failures.load(), totals.events);
       }
     }
   };
@@ -261,23 +284,21 @@ CampaignResult RunCampaign(const CampaignOptions& options,
   const auto end = std::chrono::steady_clock::now();
 
   CampaignResult result;
-  result.seeds_planned = seeds.size();
+  result.seeds_planned = planned;
   result.wall_s = std::chrono::duration<double>(end - start).count();
-  bool all_deterministic = true;
-  for (Slot& slot : slots) {
-    if (!slot.ran) continue;
-    ++result.seeds_run;
-    result.events += slot.stats.events;
-    result.virtual_s += static_cast<double>(slot.stats.end.ns) / 1e9;
-    for (size_t k = 0; k < kFaultKindCount; ++k) {
-      result.faults_fired[k] += slot.stats.faults_fired[k];
-    }
-    for (FaultKind kind : slot.enabled) {
-      ++result.faults_enabled[static_cast<size_t>(kind)];
-    }
-    all_deterministic = all_deterministic && slot.deterministic;
-    if (slot.failure) result.failures.push_back(std::move(*slot.failure));
-  }
+  result.seeds_run = totals.seeds_run;
+  result.events = totals.events;
+  result.virtual_s = static_cast<double>(totals.virtual_ns) / 1e9;
+  result.faults_fired = totals.fired;
+  result.faults_enabled = totals.enabled;
+  result.failures = std::move(totals.failures);
+  result.failures_not_recorded = totals.failures_dropped;
+  // Threads finish in any order; the report is in seed order.
+  std::sort(result.failures.begin(), result.failures.end(),
+            [](const SeedFailure& a, const SeedFailure& b) {
+              return a.seed < b.seed;
+            });
+  const bool all_deterministic = totals.deterministic;
   result.interrupted = interrupted != nullptr && interrupted->load() &&
                        result.seeds_run < result.seeds_planned;
   if (options.check_determinism) result.determinism = all_deterministic;
@@ -331,6 +352,7 @@ std::string CampaignSummaryJson(const CampaignOptions& options,
                      ? nlohmann::json(std::string(InfoOf(*options.mutant).name))
                      : nlohmann::json(nullptr)},
       {"failures", std::move(failures)},
+      {"failures_not_recorded", result.failures_not_recorded},
       {"events", result.events},
       {"wall_s", result.wall_s},
       {"virtual_s", result.virtual_s},

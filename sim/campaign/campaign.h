@@ -49,6 +49,8 @@ struct CampaignResult {
   uint64_t seeds_run = 0;
   uint64_t seeds_planned = 0;
   std::vector<SeedFailure> failures;  // by seed
+  // Failures beyond the recorded ones, counted only.
+  uint64_t failures_not_recorded = 0;
   uint64_t events = 0;
   double wall_s = 0;
   double virtual_s = 0;
@@ -63,7 +65,8 @@ struct CampaignResult {
   uint64_t peak_rss_kib = 0;
 
   bool passed() const {
-    return failures.empty() && inert_faults.empty() && !interrupted;
+    return failures.empty() && failures_not_recorded == 0 &&
+           inert_faults.empty() && !interrupted;
   }
 };
 

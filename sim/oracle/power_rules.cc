@@ -1,5 +1,7 @@
 #include "sim/oracle/power_rules.h"
 
+#include <optional>
+#include <string>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -51,6 +53,18 @@ std::string PowerRules::DescribeSource(WakeSourceId id) const {
   auto it = sources.find(id);
   const std::string name = it == sources.end() ? "" : it->second.name;
   return absl::StrCat("wake source '", name, "' (", id.value, ")");
+}
+
+bool PowerRules::CannotDrain(WakeSourceId id) const {
+  auto source = shared().wake_sources.find(id);
+  if (source == shared().wake_sources.end() || !source->second.counter_based) {
+    return false;
+  }
+  auto counter = shared().counters.find(id);
+  if (counter == shared().counters.end()) return false;
+  const CounterState& state = counter->second;
+  return state.container_side_closed && state.value > 0 &&
+         state.value <= state.unhandled;
 }
 
 // ---- Inputs ----
@@ -348,11 +362,33 @@ void PowerRules::OnReply(const action::Reply& reply) {
       return;
     }
     if (quiet_suspend_ == request) {
+      // Liveness holds unless a source that could have drained blocks it.
+      std::optional<WakeSourceId> blocking;
+      for (WakeSourceId id : active_) {
+        if (!CannotDrain(id)) {
+          blocking = id;
+          break;
+        }
+      }
+      if (!blocking.has_value()) return;
+      std::string why;
+      auto counter = shared().counters.find(*blocking);
+      if (shared().wake_sources.at(*blocking).counter_based &&
+          counter != shared().counters.end() &&
+          counter->second.value > counter->second.unhandled) {
+        // The count exceeds the messages in the container: it can never
+        // drain, because something was counted that never entered.
+        why = absl::StrCat("; counter ", blocking->value, " reads ",
+                           counter->second.value, " but only ",
+                           counter->second.unhandled,
+                           " messages that entered the container are "
+                           "unhandled");
+      }
       judge().Fail(Rule::kPw3,
                    absl::StrCat("the suspend requested after the faults "
                                 "stopped (request ",
                                 request.value, ") was refused: ",
-                                DescribeStatus(reply.status)));
+                                DescribeStatus(reply.status), why));
     }
   }
 }

@@ -63,6 +63,10 @@ class PowerRules final : public RuleSet {
   // Re-evaluates whether `koid` is an active registered source.
   void Refresh(WakeSourceId koid);
   std::string DescribeSource(WakeSourceId id) const;
+  // A counter-based source whose counter can never drain: every count on it
+  // is a message lost with the container's closed end. PX-4 with PW-4 keeps
+  // such a source, so it may hold the container awake for good.
+  bool CannotDrain(WakeSourceId id) const;
 
   void OnSuspendGuest();
   void OnResumeGuest();

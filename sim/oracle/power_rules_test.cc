@@ -192,6 +192,79 @@ TEST_F(OraclePowerTest, PW3_SuspendAfterTheFaultsStoppedRefusedIsViolation) {
             "was refused: FAILED_PRECONDITION: busy");
 }
 
+TEST_F(OraclePowerTest,
+       PW3_QuietSuspendHeldByMessagesLostWithTheContainersEndIsAccepted) {
+  // The container closes its end with message 1 unread: it is never
+  // handled, the counter never drains, and its source (PX-4 with PW-4)
+  // rightly keeps the container awake.
+  MessageIntoContainer();
+  f.Fact(fact::PeerClosed{K(4)}).Quiet();
+  const RequestId r = f.Request();
+  f.In(input::SuspendContainer{r})
+      .Out(action::Reply{r, absl::FailedPreconditionError("busy"), {}});
+  EXPECT_EQ(ViolationMessage(oracle), "");
+}
+
+TEST_F(OraclePowerTest,
+       PW3_QuietSuspendHeldByACountThatNeverEnteredIsViolation) {
+  // The count completes after the container closed its end; the message is
+  // dropped, but its count stays.
+  f.Fact(fact::PeerWrote{K(1), 1})
+      .In(input::MessageRead{K(2), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .Fact(fact::PeerClosed{K(4)})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .Quiet();
+  const RequestId r = f.Request();
+  f.In(input::SuspendContainer{r})
+      .Out(action::Reply{r, absl::FailedPreconditionError("busy"), {}});
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PW-3: the suspend requested after the faults stopped (request 4) "
+            "was refused: FAILED_PRECONDITION: busy; counter 10 reads 1 but "
+            "only 0 messages that entered the container are unhandled");
+}
+
+TEST_F(OraclePowerTest,
+       PW3_QuietSuspendHeldOnlyByLostMessagesAfterATakeBackIsAccepted) {
+  // Message 1 entered the container and is lost with its closed end; the
+  // count of message 2, which could not enter, is taken back. What is left
+  // on the counter is exactly the lost message: the refusal is right.
+  MessageIntoContainer();
+  f.In(input::MessageWritten{K(kContainerEnd), ChannelStatus::kOk})
+      .Fact(fact::PeerWrote{K(1), 2})
+      .In(input::MessageRead{K(2), ChannelStatus::kOk, Msg(2)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .Fact(fact::PeerClosed{K(4)})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 2})
+      .Out(action::CounterAdd{K(kCounter), -1})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .Quiet();
+  const RequestId r = f.Request();
+  f.In(input::SuspendContainer{r})
+      .Out(action::Reply{r, absl::FailedPreconditionError("busy"), {}});
+  EXPECT_EQ(ViolationMessage(oracle), "");
+}
+
+TEST_F(OraclePowerTest,
+       PW3_QuietSuspendRefusedWhileTheTakeBackIsStillDueIsViolation) {
+  // As above, but the count of message 2 is never taken back.
+  MessageIntoContainer();
+  f.In(input::MessageWritten{K(kContainerEnd), ChannelStatus::kOk})
+      .Fact(fact::PeerWrote{K(1), 2})
+      .In(input::MessageRead{K(2), ChannelStatus::kOk, Msg(2)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .Fact(fact::PeerClosed{K(4)})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 2})
+      .Quiet();
+  const RequestId r = f.Request();
+  f.In(input::SuspendContainer{r})
+      .Out(action::Reply{r, absl::FailedPreconditionError("busy"), {}});
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PW-3: the suspend requested after the faults stopped (request 4) "
+            "was refused: FAILED_PRECONDITION: busy; counter 10 reads 2 but "
+            "only 1 messages that entered the container are unhandled");
+}
+
 TEST_F(OraclePowerTest, PW3_SuspendNeitherDoneNorRefusedIsViolation) {
   const RequestId r = f.Request();
   f.At(1).In(input::SuspendContainer{r});

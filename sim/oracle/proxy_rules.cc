@@ -109,7 +109,8 @@ void ProxyRules::AddProxy(const Proxy& proxy) {
 void ProxyRules::OnInput(const Input& input) {
   pending_add_.reset();
   step_read_from_.reset();
-  cleanup_due_.clear();
+  removal_due_.clear();
+  step_removes_.reset();
 
   if (const auto* in = std::get_if<input::AddProxy>(&input)) {
     Proxy proxy;
@@ -128,20 +129,54 @@ void ProxyRules::OnInput(const Input& input) {
     OnMessageWritten(*in);
   } else if (const auto* in = std::get_if<input::CounterAdded>(&input)) {
     Proxy* proxy = ByCounter(in->counter);
-    if (proxy != nullptr && !proxy->stopped && proxy->adds_in_flight > 0) {
-      --proxy->adds_in_flight;
-      if (in->status == ChannelStatus::kOk) {
-        ++proxy->credits;
-      } else {
+    std::optional<int64_t> delta;
+    if (proxy != nullptr && !proxy->stopped && !proxy->adds_in_flight.empty()) {
+      delta = proxy->adds_in_flight.front();
+      proxy->adds_in_flight.pop_front();
+      if (in->status != ChannelStatus::kOk) {
         proxy->broken = true;
+      } else if (*delta > 0) {
+        ++proxy->credits;
       }
     }
     if (in->status == ChannelStatus::kOk) {
       if (CounterState* counter = Counter(in->counter)) {
         counter->value = in->value;
+        if (delta == -1) {
+          judge().Count(Rule::kPx2);
+          if (counter->unhandled > counter->value) {
+            judge().Fail(
+                Rule::kPx2,
+                absl::StrCat("after proxy ", proxy->id.value,
+                             " took back a count, counter ", in->counter.value,
+                             " reads ", in->value, " but ", counter->unhandled,
+                             " messages written into the container are "
+                             "unhandled"));
+          }
+        }
       }
     }
+  } else if (const auto* in = std::get_if<input::RemoveWakeSource>(&input)) {
+    step_removes_ = in->source;
   }
+  // PX-4: the runtime learns the counter's value in this step; if it has
+  // drained (by this input or by a container_handled before it), a stopped
+  // proxy's source must go now.
+  std::optional<CounterId> told;
+  if (const auto* in = std::get_if<input::CounterAdded>(&input)) {
+    if (in->status == ChannelStatus::kOk) told = in->counter;
+  } else if (const auto* in = std::get_if<input::CounterChanged>(&input)) {
+    told = in->counter;
+  }
+  if (told.has_value() && retiring_.contains(*told)) {
+    judge().Count(Rule::kPx4);
+    if (CounterValue(*told) <= 0) removal_due_.push_back(*told);
+  }
+}
+
+int64_t ProxyRules::CounterValue(CounterId counter) const {
+  auto it = shared().counters.find(counter);
+  return it == shared().counters.end() ? 0 : it->second.value;
 }
 
 void ProxyRules::OnMessageWritten(const input::MessageWritten& in) {
@@ -185,6 +220,8 @@ void ProxyRules::OnMessageWritten(const input::MessageWritten& in) {
     if (it != outbox.undelivered.end()) outbox.undelivered.erase(it);
   }
   if (into_container) {
+    // Its count was taken before the write (PX-2): it must be taken back.
+    if (!proxy->stopped) ++proxy->undelivered_counted;
     if (CounterState* counter = Counter(proxy->counter)) {
       counter->unhandled = std::max<int64_t>(0, counter->unhandled - 1);
       if (in.status == ChannelStatus::kPeerClosed) {
@@ -216,8 +253,11 @@ void ProxyRules::OnAction(const Action& action) {
   } else if (const auto* a = std::get_if<action::ProxyStopped>(&action)) {
     OnStopped(*a);
   } else if (const auto* a = std::get_if<action::WakeSourceRemoved>(&action)) {
-    std::erase_if(cleanup_due_,
-                  [&](const auto& due) { return due.second == a->source; });
+    OnWakeSourceRemoved(*a);
+  } else if (const auto* a = std::get_if<action::WakeSourceAdded>(&action)) {
+    // Registered again (a new proxy on the counter, or a client's source):
+    // no longer the stopped proxy's to remove.
+    retiring_.erase(a->source);
   } else if (const auto* a = std::get_if<action::Reply>(&action)) {
     if (pending_add_.has_value() && a->request == pending_add_->request) {
       if (a->status.ok()) AddProxy(pending_add_->proxy);
@@ -339,11 +379,17 @@ void ProxyRules::OnCounterAdd(const action::CounterAdd& add) {
                      At(proxy->stopped_at)));
     return;
   }
+  if (add.delta == -1) {
+    OnTakeBack(*proxy, add);
+    return;
+  }
   if (add.delta != 1) {
     judge().Fail(Rule::kPx2,
                  absl::StrCat("counter_add of ", add.delta, " on counter ",
                               add.counter.value, " of proxy ", proxy->id.value,
-                              "; only +1 per message entering the container"));
+                              "; only +1 per message entering the container, "
+                              "or -1 to take back the count of one it could "
+                              "not deliver"));
     return;
   }
   if (step_read_from_ == proxy->container_endpoint) {
@@ -355,7 +401,61 @@ void ProxyRules::OnCounterAdd(const action::CounterAdd& add) {
                               "counted)"));
     return;
   }
-  ++proxy->adds_in_flight;
+  if (judge().HasRoom(proxy->adds_in_flight.size(), kMaxMessagesPerEndpoint)) {
+    proxy->adds_in_flight.push_back(+1);
+  }
+}
+
+bool ProxyRules::ContainerSideClosed(const Proxy& proxy) {
+  const std::optional<EndpointId> peer = PeerOf(proxy.container_endpoint);
+  const PeerEnd* end = peer.has_value() ? FindPeerEnd(*peer) : nullptr;
+  return end != nullptr && end->closed;
+}
+
+void ProxyRules::OnTakeBack(Proxy& proxy, const action::CounterAdd& add) {
+  if (proxy.undelivered_counted > 0) {
+    --proxy.undelivered_counted;
+  } else if (proxy.credits > 0 && ContainerSideClosed(proxy)) {
+    // Counted, then not written: the container side closed first.
+    --proxy.credits;
+  } else {
+    judge().Fail(
+        Rule::kPx2,
+        absl::StrCat("counter_add of -1 on counter ", add.counter.value,
+                     " of proxy ", proxy.id.value,
+                     " takes back a count, but no message it counted went "
+                     "undelivered (a count is taken back only for a message "
+                     "that cannot enter the container)"));
+    return;
+  }
+  if (judge().HasRoom(proxy.adds_in_flight.size(), kMaxMessagesPerEndpoint)) {
+    proxy.adds_in_flight.push_back(-1);
+  }
+}
+
+void ProxyRules::CheckCountsSettled(const Proxy& proxy) {
+  judge().Count(Rule::kPx2);
+  std::string unsettled;
+  if (!proxy.adds_in_flight.empty()) {
+    unsettled = absl::StrCat("its counter_add of ",
+                             proxy.adds_in_flight.front() > 0 ? "+1" : "-1",
+                             " still in flight");
+  } else if (proxy.undelivered_counted > 0) {
+    unsettled = absl::StrCat(proxy.undelivered_counted,
+                             " counted messages whose write into the "
+                             "container failed and whose count was not taken "
+                             "back");
+  } else if (proxy.credits > 0) {
+    unsettled = absl::StrCat(proxy.credits,
+                             " counted messages neither written into the "
+                             "container nor taken back");
+  } else {
+    return;
+  }
+  judge().Fail(Rule::kPx2,
+               absl::StrCat("proxy ", proxy.id.value, " stopped with ",
+                            unsettled, " on counter ", proxy.counter.value,
+                            ", which can then never drain"));
 }
 
 void ProxyRules::OnClose(const action::CloseEndpoint& close) {
@@ -423,6 +523,10 @@ void ProxyRules::OnStopped(const action::ProxyStopped& stopped) {
     CheckDrained(*proxy);
     if (judge().failed()) return;
   }
+  if (!in_add_step && !shared().shutdown_begun) {
+    CheckCountsSettled(*proxy);
+    if (judge().failed()) return;
+  }
   proxy->stopped = true;
   proxy->stopped_at = now();
   if (!in_add_step) {
@@ -435,9 +539,41 @@ void ProxyRules::OnStopped(const action::ProxyStopped& stopped) {
       }
     }
   }
+  // PX-4. A proxy refused in its add step registered no source: one with
+  // its counter's id is someone else's.
   judge().Count(Rule::kPx4);
-  if (shared().wake_sources.contains(WakeSourceId{proxy->counter.value})) {
-    cleanup_due_.push_back({proxy->id, proxy->counter});
+  if (in_add_step ||
+      !shared().wake_sources.contains(WakeSourceId{proxy->counter.value}) ||
+      (!retiring_.contains(proxy->counter) &&
+       !judge().HasRoom(retiring_.size(), kMaxWakeSources))) {
+    return;
+  }
+  retiring_.insert_or_assign(proxy->counter,
+                             Retiring{proxy->id, now(), judge().step_seq()});
+  if (CounterValue(proxy->counter) <= 0) {
+    removal_due_.push_back(proxy->counter);
+  }
+}
+
+void ProxyRules::OnWakeSourceRemoved(const action::WakeSourceRemoved& removed) {
+  auto it = retiring_.find(removed.source);
+  if (it == retiring_.end()) return;
+  const Retiring retiring = it->second;
+  retiring_.erase(it);
+  std::erase(removal_due_, removed.source);
+  // RT-2 releases everything at shutdown; a client may remove any source.
+  if (shared().shutdown_begun || step_removes_ == removed.source) return;
+  judge().Count(Rule::kPx4);
+  const int64_t value = CounterValue(removed.source);
+  if (value > 0) {
+    judge().Fail(
+        Rule::kPx4,
+        absl::StrCat("the wake source of counter ", removed.source.value,
+                     " of proxy ", retiring.proxy.value, " (stopped at ",
+                     At(retiring.stopped_at),
+                     ") was removed while the counter reads ", value,
+                     ": messages that entered the container may be "
+                     "unhandled"));
   }
 }
 
@@ -584,13 +720,30 @@ void ProxyRules::OnContainerHandled(const fact::ContainerHandled& handled) {
 // ---- End of a step and of the run ----
 
 void ProxyRules::EndStep() {
-  if (cleanup_due_.empty()) return;
-  const auto [proxy, counter] = cleanup_due_.front();
-  judge().FailStep(
-      Rule::kPx4,
-      absl::StrCat("proxy ", proxy.value,
-                   " stopped but the wake source of its counter ",
-                   counter.value, " was not removed in the same step"));
+  for (CounterId counter : removal_due_) {
+    auto it = retiring_.find(counter);
+    if (it == retiring_.end()) continue;
+    const Retiring& retiring = it->second;
+    const int64_t value = CounterValue(counter);
+    if (retiring.stopped_in_step == judge().step_seq()) {
+      judge().FailStep(
+          Rule::kPx4,
+          absl::StrCat("proxy ", retiring.proxy.value,
+                       " stopped with its counter ", counter.value,
+                       " drained (it reads ", value,
+                       "), but the counter's wake source was not removed in "
+                       "the same step"));
+    } else {
+      judge().FailStep(
+          Rule::kPx4,
+          absl::StrCat("counter ", counter.value, " of proxy ",
+                       retiring.proxy.value, " (stopped at ",
+                       At(retiring.stopped_at), ") drained (it reads ", value,
+                       "), but its wake source was not removed when the "
+                       "runtime was told"));
+    }
+    return;
+  }
 }
 
 void ProxyRules::OnEnd(bool judge_liveness) {
@@ -623,6 +776,24 @@ void ProxyRules::OnEnd(bool judge_liveness) {
                                 " messages unhandled when the run ended"));
       return;
     }
+  }
+  for (const auto& [counter, retiring] : retiring_) {
+    // What the container's closed end held will never be handled, so that
+    // counter cannot drain and its source rightly stays.
+    auto state = shared().counters.find(counter);
+    if (state != shared().counters.end() &&
+        state->second.container_side_closed) {
+      continue;
+    }
+    judge().Count(Rule::kPx4);
+    judge().Fail(
+        Rule::kPx4,
+        absl::StrCat("proxy ", retiring.proxy.value, " stopped at ",
+                     At(retiring.stopped_at),
+                     ", but the wake source of its counter ", counter.value,
+                     " was never removed (the counter reads ",
+                     CounterValue(counter), ")"));
+    return;
   }
 }
 

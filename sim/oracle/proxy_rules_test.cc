@@ -56,12 +56,30 @@ class OracleProxyTest : public ::testing::Test {
         .Out(action::WriteMessage{K(kRemoteEnd), Msg(id)})
         .In(input::MessageWritten{K(kRemoteEnd), ChannelStatus::kOk});
   }
-  // Closes both endpoints and stops, removing the counter's wake source.
+  // Closes both endpoints and stops, removing the counter's wake source at
+  // once, as for a drained counter.
   void Stop() {
+    StopKeepingTheSource();
+    f.Out(action::WakeSourceRemoved{K(kCounter)});
+  }
+  // Closes both endpoints and stops; the counter's wake source stays until
+  // the counter drains (PX-4 with PW-4).
+  void StopKeepingTheSource() {
     f.Out({action::CloseEndpoint{K(kContainerEnd)},
            action::CloseEndpoint{K(kRemoteEnd)},
-           action::ProxyStopped{ProxyId{1}},
-           action::WakeSourceRemoved{K(kCounter)}});
+           action::ProxyStopped{ProxyId{1}}});
+  }
+  // Proxy 1 forwards message 1 into the container (the counter reads 1),
+  // then the remote closes and the proxy, drained, stops at 2 s, keeping
+  // the source.
+  void StopWithOneMessageUnhandled() {
+    f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+        .Fact(fact::PeerClosed{K(kRemotePeer)});
+    ForwardIn(1, 1);
+    f.Fact(fact::PeerReceived{K(kContainerPeer), 1})
+        .At(2)
+        .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kPeerClosed, {}});
+    StopKeepingTheSource();
   }
 
   Oracle oracle;
@@ -195,7 +213,119 @@ TEST_F(OracleProxyTest, PX2_AddOfMoreThanOneIsViolation) {
       .Out(action::CounterAdd{K(kCounter), 2});
   EXPECT_EQ(ViolationMessage(oracle),
             "PX-2: counter_add of 2 on counter 10 of proxy 1; only +1 per "
-            "message entering the container");
+            "message entering the container, or -1 to take back the count of "
+            "one it could not deliver");
+}
+
+TEST_F(OracleProxyTest, PX2_TakeBackOfACountTheClosedContainerCannotUseIsOk) {
+  // The count completes after the container closed its end: the message is
+  // not written, its count is taken back, and the proxy then stops with the
+  // counter drained, removing the source.
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .In(input::EndpointSignalled{K(kRemoteEnd), kSignalReadable})
+      .Out(action::ReadMessage{K(kRemoteEnd)})
+      .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .Fact(fact::PeerClosed{K(kContainerPeer)})
+      .In(input::EndpointSignalled{K(kContainerEnd), kSignalPeerClosed})
+      .Out(action::ReadMessage{K(kContainerEnd)})
+      .In(input::MessageRead{K(kContainerEnd), ChannelStatus::kPeerClosed, {}})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .Out(action::CounterAdd{K(kCounter), -1})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 0});
+  Stop();
+  f.Quiet().End();
+  EXPECT_EQ(ViolationMessage(oracle), "");
+}
+
+TEST_F(OracleProxyTest, PX2_TakeBackAfterAFailedWriteIntoTheContainerIsOk) {
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .In(input::EndpointSignalled{K(kRemoteEnd), kSignalReadable})
+      .Out(action::ReadMessage{K(kRemoteEnd)})
+      .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .Out(action::WriteMessage{K(kContainerEnd), Msg(1)})
+      .Fact(fact::PeerClosed{K(kContainerPeer)})
+      .In(input::MessageWritten{K(kContainerEnd), ChannelStatus::kPeerClosed})
+      .Out({action::CounterAdd{K(kCounter), -1},
+            action::ReadMessage{K(kContainerEnd)}})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 0})
+      .In(input::MessageRead{K(kContainerEnd), ChannelStatus::kPeerClosed, {}});
+  Stop();
+  f.Quiet().End();
+  EXPECT_EQ(ViolationMessage(oracle), "");
+  EXPECT_GT(oracle.stats().Checks("PX-2"), 0u);
+}
+
+TEST_F(OracleProxyTest, PX2_TakeBackWhileTheContainerIsOpenIsViolation) {
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .Out(action::CounterAdd{K(kCounter), -1});
+  EXPECT_EQ(ViolationRule(oracle), "PX-2");
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-2: counter_add of -1 on counter 10 of proxy 1 takes back a "
+            "count, but no message it counted went undelivered (a count is "
+            "taken back only for a message that cannot enter the container)");
+}
+
+TEST_F(OracleProxyTest, PX2_TakeBackOfADeliveredMessagesCountIsViolation) {
+  // Written before the container closed: the message entered the container
+  // (and is lost with its end); its count is not the proxy's to take back.
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1});
+  ForwardIn(1, 1);
+  f.Fact(fact::PeerClosed{K(kContainerPeer)})
+      .Out(action::CounterAdd{K(kCounter), -1});
+  EXPECT_EQ(ViolationRule(oracle), "PX-2");
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-2: counter_add of -1 on counter 10 of proxy 1 takes back a "
+            "count, but no message it counted went undelivered (a count is "
+            "taken back only for a message that cannot enter the container)");
+}
+
+TEST_F(OracleProxyTest, PX2_StopWithItsCountInFlightIsViolation) {
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .Fact(fact::PeerClosed{K(kContainerPeer)})
+      .In(input::MessageRead{K(kContainerEnd), ChannelStatus::kPeerClosed, {}});
+  StopKeepingTheSource();
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-2: proxy 1 stopped with its counter_add of +1 still in flight "
+            "on counter 10, which can then never drain");
+}
+
+TEST_F(OracleProxyTest,
+       PX2_StopWithoutTakingBackAFailedWritesCountIsViolation) {
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .Out(action::WriteMessage{K(kContainerEnd), Msg(1)})
+      .Fact(fact::PeerClosed{K(kContainerPeer)})
+      .In(input::MessageWritten{K(kContainerEnd), ChannelStatus::kPeerClosed})
+      .In(input::MessageRead{K(kContainerEnd), ChannelStatus::kPeerClosed, {}});
+  StopKeepingTheSource();
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-2: proxy 1 stopped with 1 counted messages whose write into "
+            "the container failed and whose count was not taken back on "
+            "counter 10, which can then never drain");
+}
+
+TEST_F(OracleProxyTest, PX2_StopWithACountNeitherUsedNorTakenBackIsViolation) {
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kOk, Msg(1)})
+      .Out(action::CounterAdd{K(kCounter), 1})
+      .Fact(fact::PeerClosed{K(kContainerPeer)})
+      .In(input::CounterAdded{K(kCounter), ChannelStatus::kOk, 1})
+      .In(input::MessageRead{K(kContainerEnd), ChannelStatus::kPeerClosed, {}});
+  StopKeepingTheSource();
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-2: proxy 1 stopped with 1 counted messages neither written "
+            "into the container nor taken back on counter 10, which can then "
+            "never drain");
 }
 
 TEST_F(OracleProxyTest, PX2_MoreUnhandledMessagesThanTheCounterIsViolation) {
@@ -238,7 +368,9 @@ TEST_F(OracleProxyTest, PX2_CounterOfClosedContainerSideIsNotJudgedAtEnd) {
       .In(input::EndpointSignalled{K(kContainerEnd), kSignalPeerClosed})
       .Out(action::ReadMessage{K(kContainerEnd)})
       .In(input::MessageRead{K(kContainerEnd), ChannelStatus::kPeerClosed, {}});
-  Stop();
+  // The message was lost with the container's end: the counter never
+  // drains, so the source stays (PX-4) and that is not judged either.
+  StopKeepingTheSource();
   f.Quiet().End();
   EXPECT_EQ(ViolationMessage(oracle), "");
 }
@@ -252,12 +384,12 @@ TEST_F(OracleProxyTest, PX3_DrainThenStopIsAccepted) {
   ForwardIn(1, 1);
   ForwardIn(2, 2);
   f.In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kPeerClosed, {}});
-  Stop();
+  StopKeepingTheSource();
   f.Fact(fact::PeerReceived{K(kContainerPeer), 1})
       .Fact(fact::PeerReceived{K(kContainerPeer), 2});
   Handle(1);
   Handle(0);
-  f.Quiet().End();
+  f.Out(action::WakeSourceRemoved{K(kCounter)}).Quiet().End();
   EXPECT_EQ(ViolationMessage(oracle), "");
   EXPECT_GT(oracle.stats().Checks("PX-3"), 0u);
   EXPECT_GT(oracle.stats().Checks("PX-4"), 0u);
@@ -355,7 +487,7 @@ TEST_F(OracleProxyTest, PX3_PeerClosedButProxyNeverStoppedIsViolation) {
 
 // ---- PX-4 ----
 
-TEST_F(OracleProxyTest, PX4_StopWithoutRemovingTheWakeSourceIsViolation) {
+TEST_F(OracleProxyTest, PX4_StopWithDrainedCounterKeepingTheSourceIsViolation) {
   f.At(2)
       .In(input::EndpointSignalled{K(kRemoteEnd), kSignalPeerClosed})
       .Out({action::CloseEndpoint{K(kContainerEnd)},
@@ -365,9 +497,104 @@ TEST_F(OracleProxyTest, PX4_StopWithoutRemovingTheWakeSourceIsViolation) {
       .In(input::CounterChanged{K(kCounter), 0});
   EXPECT_EQ(ViolationRule(oracle), "PX-4");
   EXPECT_EQ(ViolationMessage(oracle),
-            "PX-4: proxy 1 stopped but the wake source of its counter 10 was "
-            "not removed in the same step (step of endpoint_signalled #6 at "
-            "2.000000000s)");
+            "PX-4: proxy 1 stopped with its counter 10 drained (it reads 0), "
+            "but the counter's wake source was not removed in the same step "
+            "(step of endpoint_signalled #6 at 2.000000000s)");
+}
+
+TEST_F(OracleProxyTest, PX4_SourceRemovedOnceTheCounterDrainsIsAccepted) {
+  StopWithOneMessageUnhandled();
+  f.At(3);
+  Handle(0);
+  f.Out(action::WakeSourceRemoved{K(kCounter)}).Quiet().End();
+  EXPECT_EQ(ViolationMessage(oracle), "");
+  EXPECT_GE(oracle.stats().Checks("PX-4"), 3u);
+}
+
+TEST_F(OracleProxyTest, PX4_SourceNotRemovedAfterTheCounterDrainedIsViolation) {
+  StopWithOneMessageUnhandled();
+  f.At(3);
+  Handle(0);
+  f.At(4).In(input::EndpointSignalled{K(kContainerEnd), kSignalPeerClosed});
+  EXPECT_EQ(ViolationRule(oracle), "PX-4");
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-4: counter 10 of proxy 1 (stopped at 2.000000000s) drained (it "
+            "reads 0), but its wake source was not removed when the runtime "
+            "was told (step of counter_changed #21 at 3.000000000s)");
+}
+
+TEST_F(OracleProxyTest, PX4_SourceRemovedWhileTheCounterIsPositiveIsViolation) {
+  StopWithOneMessageUnhandled();
+  f.Out(action::WakeSourceRemoved{K(kCounter)});
+  EXPECT_EQ(ViolationRule(oracle), "PX-4");
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-4: the wake source of counter 10 of proxy 1 (stopped at "
+            "2.000000000s) was removed while the counter reads 1: messages "
+            "that entered the container may be unhandled");
+}
+
+TEST_F(OracleProxyTest,
+       PX4_SourceRemovedBeforeTheLastMessageIsHandledIsViolation) {
+  f.Fact(fact::PeerWrote{K(kRemotePeer), 1})
+      .Fact(fact::PeerWrote{K(kRemotePeer), 2})
+      .Fact(fact::PeerClosed{K(kRemotePeer)});
+  ForwardIn(1, 1);
+  ForwardIn(2, 2);
+  f.At(2).In(input::MessageRead{K(kRemoteEnd), ChannelStatus::kPeerClosed, {}});
+  StopKeepingTheSource();
+  f.Fact(fact::PeerReceived{K(kContainerPeer), 1})
+      .Fact(fact::PeerReceived{K(kContainerPeer), 2});
+  Handle(1);
+  f.Out(action::WakeSourceRemoved{K(kCounter)});
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-4: the wake source of counter 10 of proxy 1 (stopped at "
+            "2.000000000s) was removed while the counter reads 1: messages "
+            "that entered the container may be unhandled");
+}
+
+TEST_F(OracleProxyTest, PX4_ClientMayRemoveAStoppedProxysSource) {
+  StopWithOneMessageUnhandled();
+  const RequestId r = f.Request();
+  f.In(input::RemoveWakeSource{r, K(kCounter)})
+      .Out({action::WakeSourceRemoved{K(kCounter)},
+            action::Reply{r, absl::OkStatus(), {}}});
+  Handle(0);
+  EXPECT_EQ(ViolationMessage(oracle), "");
+}
+
+TEST_F(OracleProxyTest, PX4_ShutdownMayRemoveAStoppedProxysSource) {
+  StopWithOneMessageUnhandled();
+  const RequestId r = f.Request();
+  f.In(input::Shutdown{r})
+      .Out({action::WakeSourceRemoved{K(kCounter)},
+            action::ReleaseHostResources{}, action::ShutdownComplete{},
+            action::Reply{r, absl::OkStatus(), {}}});
+  Handle(0);
+  f.End();
+  EXPECT_EQ(ViolationMessage(oracle), "");
+}
+
+TEST_F(OracleProxyTest, PX4_ANewProxyOnTheCounterTakesItsSourceOver) {
+  StopWithOneMessageUnhandled();
+  const RequestId r = f.Request();
+  f.Fact(fact::ChannelCreated{K(20), K(21)})
+      .Fact(fact::ChannelCreated{K(22), K(23)})
+      .In(input::AddProxy{r, ProxyId{2}, K(20), K(22), K(kCounter), "q"})
+      .Out({action::WakeSourceAdded{K(kCounter), "q"},
+            action::Reply{r, absl::OkStatus(), {}}});
+  // The new proxy's source stays while it runs, drained or not.
+  Handle(0);
+  f.Quiet().End();
+  EXPECT_EQ(ViolationMessage(oracle), "");
+}
+
+TEST_F(OracleProxyTest, PX4_SourceNeverRemovedIsViolationAtTheEnd) {
+  StopWithOneMessageUnhandled();
+  // The container handles the message, but the runtime is never told.
+  f.At(3).Fact(fact::ContainerHandled{K(kCounter), 0}).Quiet().End();
+  EXPECT_EQ(ViolationMessage(oracle),
+            "PX-4: proxy 1 stopped at 2.000000000s, but the wake source of "
+            "its counter 10 was never removed (the counter reads 0)");
 }
 
 TEST_F(OracleProxyTest, PX4_ProxyRefusedInItsAddStepNeedsNoCleanup) {
