@@ -14,30 +14,25 @@
 #include "gtest/gtest.h"
 #include "runtime/channel/channel.h"
 #include "runtime/channel/counter.h"
+#include "runtime/model/testing/action_matchers.h"
 #include "runtime/power/wake_sources.h"
 #include "runtime/supervisor/supervisor.h"
 
 namespace proctor {
 namespace {
 
-template <typename T>
-std::vector<T> Of(const ActionList& actions) {
-  std::vector<T> found;
-  for (const Action& action : actions) {
-    if (const T* t = std::get_if<T>(&action)) found.push_back(*t);
-  }
-  return found;
-}
+using action_testing::ActionNames;
+using action_testing::OfType;
 
 absl::Status StatusOf(const ActionList& actions, RequestId request) {
-  for (const action::Reply& reply : Of<action::Reply>(actions)) {
+  for (const action::Reply& reply : OfType<action::Reply>(actions)) {
     if (reply.request == request) return reply.status;
   }
   return absl::InternalError("no reply");
 }
 
 bool Replied(const ActionList& actions, RequestId request) {
-  for (const action::Reply& reply : Of<action::Reply>(actions)) {
+  for (const action::Reply& reply : OfType<action::Reply>(actions)) {
     if (reply.request == request) return true;
   }
   return false;
@@ -214,9 +209,9 @@ TEST_F(LimitsTest, CN1_ConfiguredSubscriberLimitsAreEnforcedAndPrinted) {
   Handle(input::InstallContainer{Req(), ContainerId{2}, {}});
   const RequestId poll = Req();
   ActionList out = Handle(input::PollEvents{poll, SubscriberId{1}, 10});
-  ASSERT_EQ(Of<action::Reply>(out).size(), 1u);
+  ASSERT_EQ(OfType<action::Reply>(out).size(), 1u);
   const EventBatch batch =
-      std::get<EventBatch>(Of<action::Reply>(out)[0].value);
+      std::get<EventBatch>(OfType<action::Reply>(out)[0].value);
   EXPECT_EQ(batch.missed, 1u);
   ASSERT_EQ(batch.events.size(), 1u);
   EXPECT_EQ(batch.events[0].first, ContainerId{2});

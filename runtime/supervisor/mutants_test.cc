@@ -14,33 +14,22 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/model/testing/action_matchers.h"
 #include "runtime/supervisor/supervisor.h"
 
 namespace proctor {
 namespace {
 
+using action_testing::ActionNames;
+using action_testing::OfType;
+
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-template <typename T>
-std::vector<T> Of(const ActionList& actions) {
-  std::vector<T> found;
-  for (const Action& action : actions) {
-    if (const T* t = std::get_if<T>(&action)) found.push_back(*t);
-  }
-  return found;
-}
-
-std::vector<std::string> Names(const ActionList& actions) {
-  std::vector<std::string> names;
-  for (const Action& action : actions) names.emplace_back(ActionName(action));
-  return names;
-}
 
 // The reply to `request` among `actions`, or nullopt.
 std::optional<action::Reply> ReplyTo(const ActionList& actions,
                                      RequestId request) {
-  for (const action::Reply& reply : Of<action::Reply>(actions)) {
+  for (const action::Reply& reply : OfType<action::Reply>(actions)) {
     if (reply.request == request) return reply;
   }
   return std::nullopt;
@@ -196,14 +185,14 @@ TEST(MutantTest, PX3_ProxyOnePerWakeStopsReadingAfterOneMessage) {
   for (Runtime* rt : {&reference, &mutant}) {
     rt->AddProxy();
     const absl::Duration t = absl::Milliseconds(1);
-    EXPECT_THAT(Names(rt->Handle(
+    EXPECT_THAT(ActionNames(rt->Handle(
                     t, input::EndpointSignalled{kRemoteEnd, kSignalReadable})),
                 ElementsAre("read_message"));
     EXPECT_THAT(
-        Names(rt->Handle(
+        ActionNames(rt->Handle(
             t, input::MessageRead{kRemoteEnd, ChannelStatus::kOk, Msg("m1")})),
         ElementsAre("counter_add"));
-    EXPECT_THAT(Names(rt->Handle(
+    EXPECT_THAT(ActionNames(rt->Handle(
                     t, input::CounterAdded{kCounter, ChannelStatus::kOk, 1})),
                 ElementsAre("write_message"));
   }
@@ -211,14 +200,15 @@ TEST(MutantTest, PX3_ProxyOnePerWakeStopsReadingAfterOneMessage) {
   const input::MessageWritten written{kContainerEnd, ChannelStatus::kOk};
   // The reference keeps draining: the world signals edges, so more may wait.
   ActionList ref = reference.Handle(t, written);
-  ASSERT_THAT(Names(ref), ElementsAre("read_message"));
-  EXPECT_EQ(Of<action::ReadMessage>(ref)[0].endpoint, kRemoteEnd);
+  ASSERT_THAT(ActionNames(ref), ElementsAre("read_message"));
+  EXPECT_EQ(OfType<action::ReadMessage>(ref)[0].endpoint, kRemoteEnd);
   // The mutant waits for another signal.
   EXPECT_THAT(mutant.Handle(t, written), IsEmpty());
 
   const input::EndpointSignalled again{kRemoteEnd, kSignalReadable};
   EXPECT_THAT(reference.Handle(t, again), IsEmpty());  // its read is pending
-  EXPECT_THAT(Names(mutant.Handle(t, again)), ElementsAre("read_message"));
+  EXPECT_THAT(ActionNames(mutant.Handle(t, again)),
+              ElementsAre("read_message"));
 }
 
 TEST(MutantTest, PX3_ProxyOnePerWakeLosesQueuedMessagesOnClose) {
@@ -231,19 +221,21 @@ TEST(MutantTest, PX3_ProxyOnePerWakeLosesQueuedMessagesOnClose) {
                                         kSignalReadable | kSignalPeerClosed};
   // PX-3: the reference drains what the remote wrote before closing.
   ActionList ref = reference.Handle(t, closed);
-  ASSERT_THAT(Names(ref), ElementsAre("read_message"));
-  EXPECT_EQ(Of<action::ReadMessage>(ref)[0].endpoint, kRemoteEnd);
+  ASSERT_THAT(ActionNames(ref), ElementsAre("read_message"));
+  EXPECT_EQ(OfType<action::ReadMessage>(ref)[0].endpoint, kRemoteEnd);
   // The mutant stops at once, closing both endpoints.
   ActionList mut = mutant.Handle(t, closed);
-  ASSERT_THAT(Names(mut), ElementsAre("close_endpoint", "close_endpoint",
-                                      "proxy_stopped", "wake_source_removed"));
-  EXPECT_EQ(Of<action::CloseEndpoint>(mut)[0].endpoint, kContainerEnd);
-  EXPECT_EQ(Of<action::CloseEndpoint>(mut)[1].endpoint, kRemoteEnd);
-  EXPECT_EQ(Of<action::ProxyStopped>(mut)[0].proxy, kProxy);
+  ASSERT_THAT(ActionNames(mut),
+              ElementsAre("close_endpoint", "close_endpoint", "proxy_stopped",
+                          "wake_source_removed"));
+  EXPECT_EQ(OfType<action::CloseEndpoint>(mut)[0].endpoint, kContainerEnd);
+  EXPECT_EQ(OfType<action::CloseEndpoint>(mut)[1].endpoint, kRemoteEnd);
+  EXPECT_EQ(OfType<action::ProxyStopped>(mut)[0].proxy, kProxy);
   EXPECT_EQ(mutant.supervisor().proxies().live(), 0u);
   // The queued message reaches the container only in the reference.
   const input::MessageRead read{kRemoteEnd, ChannelStatus::kOk, Msg("last")};
-  EXPECT_THAT(Names(reference.Handle(t, read)), ElementsAre("counter_add"));
+  EXPECT_THAT(ActionNames(reference.Handle(t, read)),
+              ElementsAre("counter_add"));
   EXPECT_THAT(mutant.Handle(t, read), IsEmpty());
 }
 
@@ -260,27 +252,27 @@ TEST(MutantTest, PX2_ProxyCountAfterWriteWritesBeforeCounting) {
   }
   // PX-2: count first, then write.
   ActionList ref = reference.Handle(t, read);
-  ASSERT_THAT(Names(ref), ElementsAre("counter_add"));
-  EXPECT_EQ(Of<action::CounterAdd>(ref)[0].counter, kCounter);
-  EXPECT_EQ(Of<action::CounterAdd>(ref)[0].delta, 1);
+  ASSERT_THAT(ActionNames(ref), ElementsAre("counter_add"));
+  EXPECT_EQ(OfType<action::CounterAdd>(ref)[0].counter, kCounter);
+  EXPECT_EQ(OfType<action::CounterAdd>(ref)[0].delta, 1);
   ref =
       reference.Handle(t, input::CounterAdded{kCounter, ChannelStatus::kOk, 1});
-  ASSERT_THAT(Names(ref), ElementsAre("write_message"));
-  EXPECT_THAT(Names(reference.Handle(
+  ASSERT_THAT(ActionNames(ref), ElementsAre("write_message"));
+  EXPECT_THAT(ActionNames(reference.Handle(
                   t, input::MessageWritten{kContainerEnd, ChannelStatus::kOk})),
               ElementsAre("read_message"));
 
   // The mutant writes first and counts once the write is done.
   ActionList mut = mutant.Handle(t, read);
-  ASSERT_THAT(Names(mut), ElementsAre("write_message"));
-  EXPECT_EQ(Of<action::WriteMessage>(mut)[0].endpoint, kContainerEnd);
-  EXPECT_EQ(Of<action::WriteMessage>(mut)[0].message, Msg("m1"));
+  ASSERT_THAT(ActionNames(mut), ElementsAre("write_message"));
+  EXPECT_EQ(OfType<action::WriteMessage>(mut)[0].endpoint, kContainerEnd);
+  EXPECT_EQ(OfType<action::WriteMessage>(mut)[0].message, Msg("m1"));
   mut = mutant.Handle(t,
                       input::MessageWritten{kContainerEnd, ChannelStatus::kOk});
-  ASSERT_THAT(Names(mut), ElementsAre("counter_add"));
-  EXPECT_EQ(Of<action::CounterAdd>(mut)[0].delta, 1);
+  ASSERT_THAT(ActionNames(mut), ElementsAre("counter_add"));
+  EXPECT_EQ(OfType<action::CounterAdd>(mut)[0].delta, 1);
   // The count completes the forward: the proxy reads on.
-  EXPECT_THAT(Names(mutant.Handle(
+  EXPECT_THAT(ActionNames(mutant.Handle(
                   t, input::CounterAdded{kCounter, ChannelStatus::kOk, 1})),
               ElementsAre("read_message"));
   EXPECT_EQ(
@@ -295,26 +287,27 @@ TEST(MutantTest, VM4_PayloadBackwardAcceptsABackwardReport) {
   const absl::Duration t = absl::Seconds(1);
   for (Runtime* rt : {&reference, &mutant}) {
     rt->RunVm(absl::ZeroDuration(), /*detect_hangup=*/false);
-    EXPECT_THAT(Names(rt->Handle(
+    EXPECT_THAT(ActionNames(rt->Handle(
                     t, input::PayloadReported{kCid, PayloadState::kReady})),
                 ElementsAre("payload_state"));
   }
   const input::PayloadReported backward{kCid, PayloadState::kStarting};
   ActionList ref = reference.Handle(t, backward);
-  ASSERT_THAT(Names(ref), ElementsAre("guest_error"));
-  EXPECT_EQ(Of<action::GuestError>(ref)[0].message,
+  ASSERT_THAT(ActionNames(ref), ElementsAre("guest_error"));
+  EXPECT_EQ(OfType<action::GuestError>(ref)[0].message,
             "VM-4: invalid payload state transition from READY to STARTING");
   EXPECT_EQ(reference.supervisor().vms().Find(kCid)->payload_state(),
             PayloadState::kReady);
 
   ActionList mut = mutant.Handle(t, backward);
-  ASSERT_THAT(Names(mut), ElementsAre("payload_state"));
-  EXPECT_EQ(Of<action::PayloadStateChanged>(mut)[0].state,
+  ASSERT_THAT(ActionNames(mut), ElementsAre("payload_state"));
+  EXPECT_EQ(OfType<action::PayloadStateChanged>(mut)[0].state,
             PayloadState::kStarting);
   EXPECT_EQ(mutant.supervisor().vms().Find(kCid)->payload_state(),
             PayloadState::kStarting);
   // An equal report is accepted too.
-  EXPECT_THAT(Names(mutant.Handle(t, backward)), ElementsAre("payload_state"));
+  EXPECT_THAT(ActionNames(mutant.Handle(t, backward)),
+              ElementsAre("payload_state"));
 }
 
 // ---- VM-5: hangup-ignores-exit ----
@@ -328,16 +321,16 @@ TEST(MutantTest, VM5_HangupIgnoresExitWaitsForTheTimeoutAndSaysHangup) {
   // The VMM crashes during boot, long before the 10 s hangup timeout.
   const input::VmmExited exited{kCid, ExitStatus::Exited(33)};
   ActionList ref = reference.Handle(absl::Seconds(1), exited);
-  EXPECT_THAT(Names(ref),
+  EXPECT_THAT(ActionNames(ref),
               ElementsAre("vm_state", "cancel_timer", "read_failure_reason"));
   ActionList mut = mutant.Handle(absl::Seconds(1), exited);
-  ASSERT_THAT(Names(mut), ElementsAre("vm_state"));
-  EXPECT_EQ(Of<action::VmStateChanged>(mut)[0].state, VmState::kDead);
+  ASSERT_THAT(ActionNames(mut), ElementsAre("vm_state"));
+  EXPECT_EQ(OfType<action::VmStateChanged>(mut)[0].state, VmState::kDead);
 
   const input::FailureReasonRead read{kCid, ""};
   ref = reference.Handle(absl::Seconds(1), read);
-  ASSERT_THAT(Names(ref), ElementsAre("on_died", "remove_temp_dir"));
-  EXPECT_EQ(Of<action::OnDied>(ref)[0].reason, DeathReason::kCrash);
+  ASSERT_THAT(ActionNames(ref), ElementsAre("on_died", "remove_temp_dir"));
+  EXPECT_EQ(OfType<action::OnDied>(ref)[0].reason, DeathReason::kCrash);
   EXPECT_THAT(mutant.Handle(absl::Seconds(1), read), IsEmpty());
   EXPECT_TRUE(reference.supervisor().vms().AllSettled());
   EXPECT_FALSE(mutant.supervisor().vms().AllSettled());
@@ -347,8 +340,8 @@ TEST(MutantTest, VM5_HangupIgnoresExitWaitsForTheTimeoutAndSaysHangup) {
   const input::TimerFired fired{TimerId{TimerKind::kHangup, kCid.value}};
   EXPECT_THAT(reference.Handle(absl::Seconds(10), fired), IsEmpty());
   mut = mutant.Handle(absl::Seconds(10), fired);
-  ASSERT_THAT(Names(mut), ElementsAre("on_died", "remove_temp_dir"));
-  EXPECT_EQ(Of<action::OnDied>(mut)[0].reason, DeathReason::kHangup);
+  ASSERT_THAT(ActionNames(mut), ElementsAre("on_died", "remove_temp_dir"));
+  EXPECT_EQ(OfType<action::OnDied>(mut)[0].reason, DeathReason::kHangup);
   EXPECT_TRUE(mutant.supervisor().vms().AllSettled());
 }
 
@@ -364,8 +357,8 @@ TEST(MutantTest, VM6_FailureReasonIgnoredClassifiesByTheExitAlone) {
     ActionList died = rt->Handle(
         absl::Seconds(1),
         input::FailureReasonRead{kCid, "MICRODROID_PAYLOAD_HAS_CHANGED\n"});
-    ASSERT_THAT(Names(died), ElementsAre("on_died", "remove_temp_dir"));
-    reasons.push_back(Of<action::OnDied>(died)[0].reason);
+    ASSERT_THAT(ActionNames(died), ElementsAre("on_died", "remove_temp_dir"));
+    reasons.push_back(OfType<action::OnDied>(died)[0].reason);
   }
   EXPECT_THAT(reasons, ElementsAre(DeathReason::kMicrodroidPayloadHasChanged,
                                    DeathReason::kError));
@@ -383,10 +376,10 @@ TEST(MutantTest, VM7_OnDiedTwiceDeliversTheCallbackTwice) {
     died.push_back(
         rt->Handle(absl::Seconds(1), input::FailureReasonRead{kCid, ""}));
   }
-  EXPECT_THAT(Names(died[0]), ElementsAre("on_died", "remove_temp_dir"));
-  EXPECT_THAT(Names(died[1]),
+  EXPECT_THAT(ActionNames(died[0]), ElementsAre("on_died", "remove_temp_dir"));
+  EXPECT_THAT(ActionNames(died[1]),
               ElementsAre("on_died", "on_died", "remove_temp_dir"));
-  for (const action::OnDied& on_died : Of<action::OnDied>(died[1])) {
+  for (const action::OnDied& on_died : OfType<action::OnDied>(died[1])) {
     EXPECT_EQ(on_died.cid, kCid);
     EXPECT_EQ(on_died.reason, DeathReason::kShutdown);
   }
@@ -406,19 +399,19 @@ TEST(MutantTest, PW3_SuspendIgnoresCountersSuspendsWithAMessageUnhandled) {
   const RequestId suspend = reference.NextRequest();
   ASSERT_EQ(mutant.NextRequest(), suspend);
   ActionList ref = reference.Handle(t, input::SuspendContainer{suspend});
-  ASSERT_THAT(Names(ref), ElementsAre("reply"));
+  ASSERT_THAT(ActionNames(ref), ElementsAre("reply"));
   EXPECT_EQ(
       ReplyTo(ref, suspend)->status,
       absl::FailedPreconditionError("PW-3: wake source 'fidl' (12) is active"));
   EXPECT_FALSE(reference.supervisor().power().suspended());
 
-  EXPECT_THAT(Names(mutant.Handle(t, input::SuspendContainer{suspend})),
+  EXPECT_THAT(ActionNames(mutant.Handle(t, input::SuspendContainer{suspend})),
               ElementsAre("suspend_guest"));
   EXPECT_TRUE(mutant.supervisor().power().suspended());
   // Counter activity still wakes it.
   ActionList woken =
       mutant.Handle(absl::Seconds(3), input::CounterChanged{kCounter, 2});
-  ASSERT_THAT(Names(woken), ElementsAre("resume_guest", "reply"));
+  ASSERT_THAT(ActionNames(woken), ElementsAre("resume_guest", "reply"));
   const SuspendResult result =
       std::get<SuspendResult>(ReplyTo(woken, suspend)->value);
   EXPECT_EQ(result.woken_by, WakeSourceId{kCounter.value});
@@ -450,7 +443,7 @@ TEST(MutantTest, CN4_StopSleepsWholeGraceRepliesOnlyWhenTheGraceRunsOut) {
   for (Runtime* rt : {&reference, &mutant}) {
     rt->RunContainer(absl::ZeroDuration());
     stop = rt->NextRequest();
-    EXPECT_THAT(Names(rt->Handle(
+    EXPECT_THAT(ActionNames(rt->Handle(
                     absl::Seconds(1),
                     input::StopContainer{stop, kContainer, absl::Seconds(10)})),
                 ElementsAre("signal_container", "arm_timer", "wait_process"));
@@ -459,12 +452,13 @@ TEST(MutantTest, CN4_StopSleepsWholeGraceRepliesOnlyWhenTheGraceRunsOut) {
   const absl::Duration exit_at = absl::Seconds(1) + absl::Milliseconds(5);
   const input::ContainerExited exited{kContainer, ExitStatus::Exited(0)};
   ActionList ref = reference.Handle(exit_at, exited);
-  EXPECT_THAT(Names(ref), ElementsAre("container_event", "cancel_timer",
-                                      "stop_socket_relays", "delete_process",
-                                      "stop_vm", "reply"));
+  EXPECT_THAT(
+      ActionNames(ref),
+      ElementsAre("container_event", "cancel_timer", "stop_socket_relays",
+                  "delete_process", "stop_vm", "reply"));
   EXPECT_EQ(std::get<ExitStatus>(ReplyTo(ref, stop)->value),
             ExitStatus::Exited(0));
-  EXPECT_THAT(Names(mutant.Handle(exit_at, exited)),
+  EXPECT_THAT(ActionNames(mutant.Handle(exit_at, exited)),
               ElementsAre("container_event"));
   EXPECT_FALSE(mutant.supervisor().containers().AllSettled());
 
@@ -473,8 +467,9 @@ TEST(MutantTest, CN4_StopSleepsWholeGraceRepliesOnlyWhenTheGraceRunsOut) {
       TimerId{TimerKind::kStopGrace, kContainer.value}};
   EXPECT_THAT(reference.Handle(absl::Seconds(11), grace), IsEmpty());
   ActionList mut = mutant.Handle(absl::Seconds(11), grace);
-  EXPECT_THAT(Names(mut), ElementsAre("stop_socket_relays", "delete_process",
-                                      "stop_vm", "reply"));
+  EXPECT_THAT(
+      ActionNames(mut),
+      ElementsAre("stop_socket_relays", "delete_process", "stop_vm", "reply"));
   EXPECT_EQ(std::get<ExitStatus>(ReplyTo(mut, stop)->value),
             ExitStatus::Exited(0));
   EXPECT_TRUE(mutant.supervisor().containers().AllSettled());
@@ -495,20 +490,20 @@ TEST(MutantTest, CN7_PortsWrapAroundReusesAPortInsteadOfFailing) {
     ActionList out = rt->Handle(
         absl::Seconds(1),
         input::CopyFile{first, kContainer, input::CopyDirection::kIn, "a.txt"});
-    ASSERT_THAT(Names(out), ElementsAre("start_transfer", "reply"));
-    EXPECT_EQ(Of<action::StartTransfer>(out)[0].port, 5000u);
+    ASSERT_THAT(ActionNames(out), ElementsAre("start_transfer", "reply"));
+    EXPECT_EQ(OfType<action::StartTransfer>(out)[0].port, 5000u);
     second = rt->NextRequest();
   }
   const input::CopyFile copy{second, kContainer, input::CopyDirection::kIn,
                              "b.txt"};
   ActionList ref = reference.Handle(absl::Seconds(2), copy);
-  ASSERT_THAT(Names(ref), ElementsAre("reply"));
+  ASSERT_THAT(ActionNames(ref), ElementsAre("reply"));
   EXPECT_EQ(ReplyTo(ref, second)->status,
             absl::ResourceExhaustedError("CN-7: port range exhausted"));
 
   ActionList mut = mutant.Handle(absl::Seconds(2), copy);
-  ASSERT_THAT(Names(mut), ElementsAre("start_transfer", "reply"));
-  EXPECT_EQ(Of<action::StartTransfer>(mut)[0].port, 5000u);
+  ASSERT_THAT(ActionNames(mut), ElementsAre("start_transfer", "reply"));
+  EXPECT_EQ(OfType<action::StartTransfer>(mut)[0].port, 5000u);
   EXPECT_TRUE(ReplyTo(mut, second)->status.ok());
 }
 
@@ -526,14 +521,14 @@ TEST(MutantTest, CN8_GuestPathDotDotLetsAPathEscapeTheRootfs) {
                              input::CopyDirection::kOut,
                              "/data/../../etc/passwd"};
   ActionList ref = reference.Handle(absl::Seconds(1), copy);
-  ASSERT_THAT(Names(ref), ElementsAre("reply"));
+  ASSERT_THAT(ActionNames(ref), ElementsAre("reply"));
   EXPECT_EQ(ReplyTo(ref, copy_request)->status,
             absl::InvalidArgumentError(
                 "CN-8: /data/../../etc/passwd escapes the container rootfs"));
 
   ActionList mut = mutant.Handle(absl::Seconds(1), copy);
-  ASSERT_THAT(Names(mut), ElementsAre("start_transfer", "reply"));
-  EXPECT_EQ(Of<action::StartTransfer>(mut)[0].path,
+  ASSERT_THAT(ActionNames(mut), ElementsAre("start_transfer", "reply"));
+  EXPECT_EQ(OfType<action::StartTransfer>(mut)[0].path,
             "/run/proctor/containers/1/rootfs/data/../../etc/passwd");
   EXPECT_EQ(std::get<std::string>(ReplyTo(mut, copy_request)->value),
             "/run/proctor/containers/1/rootfs/data/../../etc/passwd");

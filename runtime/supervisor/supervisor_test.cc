@@ -4,27 +4,16 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/model/testing/action_matchers.h"
 
 namespace proctor {
 namespace {
 
+using action_testing::ActionNames;
+using action_testing::OfType;
+
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-template <typename T>
-std::vector<T> Of(const ActionList& actions) {
-  std::vector<T> out;
-  for (const Action& a : actions) {
-    if (const T* t = std::get_if<T>(&a)) out.push_back(*t);
-  }
-  return out;
-}
-
-std::vector<std::string> Names(const ActionList& actions) {
-  std::vector<std::string> out;
-  for (const Action& a : actions) out.emplace_back(ActionName(a));
-  return out;
-}
 
 // Index of the first action of type T, or -1.
 template <typename T>
@@ -36,14 +25,14 @@ int IndexOf(const ActionList& actions) {
 }
 
 absl::Status ReplyStatus(const ActionList& actions, RequestId request) {
-  for (const auto& r : Of<action::Reply>(actions)) {
+  for (const auto& r : OfType<action::Reply>(actions)) {
     if (r.request == request) return r.status;
   }
   return absl::InternalError("no reply");
 }
 
 bool Replied(const ActionList& actions, RequestId request) {
-  for (const auto& r : Of<action::Reply>(actions)) {
+  for (const auto& r : OfType<action::Reply>(actions)) {
     if (r.request == request) return true;
   }
   return false;
@@ -110,7 +99,7 @@ TEST_F(SupervisorTest, RT1_RequestsAreAnsweredInArrivalOrder) {
   sup_.Handle(At(absl::ZeroDuration()), input::CreateVm{b, Config(4)}, out);
   sup_.Handle(At(absl::ZeroDuration()), input::KillVm{c, Cid{99}}, out);
   std::vector<RequestId> order;
-  for (const auto& r : Of<action::Reply>(out)) order.push_back(r.request);
+  for (const auto& r : OfType<action::Reply>(out)) order.push_back(r.request);
   EXPECT_THAT(order, ElementsAre(a, b, c));
   EXPECT_EQ(ReplyStatus(out, c).code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(sup_.inputs_handled(), 3u);
@@ -131,7 +120,7 @@ TEST_F(SupervisorTest, RT1_AGuestWaitingForItsExitBlocksNothingElse) {
   EXPECT_TRUE(ReplyStatus(created, create).ok());
   RequestId start = Req();
   ActionList started = Handle(absl::Seconds(1), input::StartVm{start, Cid{7}});
-  EXPECT_EQ(Of<action::SpawnVmm>(started).size(), 1u);
+  EXPECT_EQ(OfType<action::SpawnVmm>(started).size(), 1u);
   EXPECT_TRUE(Replied(started, start));
   // The container's exit then completes the stop.
   ActionList exited =
@@ -148,14 +137,14 @@ TEST_F(SupervisorTest, RT1_HangupTimerIsRoutedToTheVm) {
   Handle(absl::ZeroDuration(), input::StartVm{Req(), Cid{5}});
   ActionList spawned =
       Handle(absl::ZeroDuration(), input::VmmSpawned{Cid{5}, std::nullopt});
-  ASSERT_EQ(Of<action::ArmTimer>(spawned).size(), 1u);
-  TimerId timer = Of<action::ArmTimer>(spawned)[0].timer;
+  ASSERT_EQ(OfType<action::ArmTimer>(spawned).size(), 1u);
+  TimerId timer = OfType<action::ArmTimer>(spawned)[0].timer;
   ActionList fired = Handle(absl::Seconds(3), input::TimerFired{timer});
-  EXPECT_EQ(Of<action::KillVmm>(fired).size(), 1u);
+  EXPECT_EQ(OfType<action::KillVmm>(fired).size(), 1u);
   ActionList died = Handle(absl::Seconds(3),
                            input::VmmExited{Cid{5}, ExitStatus::Signalled(9)});
-  ASSERT_EQ(Of<action::OnDied>(died).size(), 1u);
-  EXPECT_EQ(Of<action::OnDied>(died)[0].reason, DeathReason::kHangup);
+  ASSERT_EQ(OfType<action::OnDied>(died).size(), 1u);
+  EXPECT_EQ(OfType<action::OnDied>(died)[0].reason, DeathReason::kHangup);
 }
 
 TEST_F(SupervisorTest, PW1_AddingAProxyRegistersItsCounterAsAWakeSource) {
@@ -164,7 +153,7 @@ TEST_F(SupervisorTest, PW1_AddingAProxyRegistersItsCounterAsAWakeSource) {
       Handle(absl::ZeroDuration(),
              input::AddProxy{add, ProxyId{1}, EndpointId{10}, EndpointId{11},
                              CounterId{12}, "wake-channel"});
-  auto added = Of<action::WakeSourceAdded>(out);
+  auto added = OfType<action::WakeSourceAdded>(out);
   ASSERT_EQ(added.size(), 1u);
   EXPECT_EQ(added[0].source, WakeSourceId{12});
   EXPECT_EQ(added[0].name, "wake-channel");
@@ -181,7 +170,7 @@ TEST_F(SupervisorTest, PW1_ARefusedProxyRegistersNothing) {
                           input::AddProxy{dup, ProxyId{1}, EndpointId{20},
                                           EndpointId{21}, CounterId{22}, "b"});
   EXPECT_EQ(ReplyStatus(out, dup).code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_THAT(Of<action::WakeSourceAdded>(out), IsEmpty());
+  EXPECT_THAT(OfType<action::WakeSourceAdded>(out), IsEmpty());
 }
 
 TEST_F(SupervisorTest, PW4_MessageInFlightToTheContainerBlocksSuspend) {
@@ -193,29 +182,29 @@ TEST_F(SupervisorTest, PW4_MessageInFlightToTheContainerBlocksSuspend) {
   ActionList readable =
       Handle(absl::Milliseconds(1),
              input::EndpointSignalled{EndpointId{11}, kSignalReadable});
-  ASSERT_EQ(Of<action::ReadMessage>(readable).size(), 1u);
+  ASSERT_EQ(OfType<action::ReadMessage>(readable).size(), 1u);
   ActionList read =
       Handle(absl::Milliseconds(1),
              input::MessageRead{EndpointId{11}, ChannelStatus::kOk,
                                 Message{"hello", {}}});
-  ASSERT_EQ(Of<action::CounterAdd>(read).size(), 1u);
-  EXPECT_THAT(Of<action::WriteMessage>(read), IsEmpty());
+  ASSERT_EQ(OfType<action::CounterAdd>(read).size(), 1u);
+  EXPECT_THAT(OfType<action::WriteMessage>(read), IsEmpty());
   ActionList added =
       Handle(absl::Milliseconds(1),
              input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 1});
-  ASSERT_EQ(Of<action::WriteMessage>(added).size(), 1u);
+  ASSERT_EQ(OfType<action::WriteMessage>(added).size(), 1u);
   // The message is in the container's queue: a suspend must be refused.
   RequestId suspend = Req();
   ActionList refused =
       Handle(absl::Milliseconds(2), input::SuspendContainer{suspend});
   EXPECT_EQ(ReplyStatus(refused, suspend).code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(Of<action::SuspendGuest>(refused), IsEmpty());
+  EXPECT_THAT(OfType<action::SuspendGuest>(refused), IsEmpty());
   // Once the container has handled it, the suspend succeeds.
   Handle(absl::Milliseconds(3), input::CounterChanged{CounterId{12}, 0});
   RequestId again = Req();
   ActionList ok = Handle(absl::Milliseconds(4), input::SuspendContainer{again});
-  EXPECT_EQ(Of<action::SuspendGuest>(ok).size(), 1u);
+  EXPECT_EQ(OfType<action::SuspendGuest>(ok).size(), 1u);
   EXPECT_FALSE(Replied(ok, again));  // pending until something wakes it
 }
 
@@ -230,16 +219,16 @@ TEST_F(SupervisorTest, PX4_StoppedProxyRemovesItsWakeSource) {
   ActionList all = closed;
   // Drain reads until the proxy has stopped (it may first check for
   // messages still readable on the closed side).
-  for (int i = 0; i < 4 && Of<action::ProxyStopped>(all).empty(); ++i) {
-    auto reads = Of<action::ReadMessage>(closed);
+  for (int i = 0; i < 4 && OfType<action::ProxyStopped>(all).empty(); ++i) {
+    auto reads = OfType<action::ReadMessage>(closed);
     if (reads.empty()) break;
     closed = Handle(absl::Milliseconds(1),
                     input::MessageRead{
                         reads.back().endpoint, ChannelStatus::kPeerClosed, {}});
     all.insert(all.end(), closed.begin(), closed.end());
   }
-  ASSERT_EQ(Of<action::ProxyStopped>(all).size(), 1u);
-  auto removed = Of<action::WakeSourceRemoved>(all);
+  ASSERT_EQ(OfType<action::ProxyStopped>(all).size(), 1u);
+  auto removed = OfType<action::WakeSourceRemoved>(all);
   ASSERT_EQ(removed.size(), 1u);
   EXPECT_EQ(removed[0].source, WakeSourceId{12});
   EXPECT_EQ(sup_.proxies().live(), 0u);
@@ -274,7 +263,7 @@ ActionList StopProxyWithOneUnhandledMessage(Supervisor& sup, RequestId add) {
 TEST_F(SupervisorTest,
        PX4_StoppedProxyKeepsItsSourceUntilItsMessagesAreHandled) {
   ActionList stopped = StopProxyWithOneUnhandledMessage(sup_, Req());
-  EXPECT_THAT(Names(stopped),
+  EXPECT_THAT(ActionNames(stopped),
               ElementsAre("close_endpoint", "close_endpoint", "proxy_stopped"));
   EXPECT_EQ(sup_.proxies().live(), 0u);
   EXPECT_TRUE(sup_.power().retiring(CounterId{12}));
@@ -286,16 +275,17 @@ TEST_F(SupervisorTest,
   EXPECT_EQ(
       ReplyStatus(refused, suspend),
       absl::FailedPreconditionError("PW-3: wake source 'wake' (12) is active"));
-  EXPECT_THAT(Of<action::SuspendGuest>(refused), IsEmpty());
+  EXPECT_THAT(OfType<action::SuspendGuest>(refused), IsEmpty());
 
   // The container handles it: the source goes, and a suspend succeeds.
   ActionList handled =
       Handle(absl::Milliseconds(3), input::CounterChanged{CounterId{12}, 0});
-  EXPECT_THAT(Names(handled), ElementsAre("wake_source_removed"));
-  EXPECT_EQ(Of<action::WakeSourceRemoved>(handled)[0].source, WakeSourceId{12});
+  EXPECT_THAT(ActionNames(handled), ElementsAre("wake_source_removed"));
+  EXPECT_EQ(OfType<action::WakeSourceRemoved>(handled)[0].source,
+            WakeSourceId{12});
   ActionList suspended =
       Handle(absl::Milliseconds(4), input::SuspendContainer{Req()});
-  EXPECT_THAT(Names(suspended), ElementsAre("suspend_guest"));
+  EXPECT_THAT(ActionNames(suspended), ElementsAre("suspend_guest"));
 }
 
 TEST_F(SupervisorTest, PX4_ACountCompletingAfterTheStopDelaysTheRemoval) {
@@ -308,8 +298,8 @@ TEST_F(SupervisorTest, PX4_ACountCompletingAfterTheStopDelaysTheRemoval) {
   EXPECT_THAT(
       Handle(absl::Milliseconds(3), input::CounterChanged{CounterId{12}, 1}),
       IsEmpty());
-  EXPECT_THAT(Names(Handle(absl::Milliseconds(4),
-                           input::CounterChanged{CounterId{12}, 0})),
+  EXPECT_THAT(ActionNames(Handle(absl::Milliseconds(4),
+                                 input::CounterChanged{CounterId{12}, 0})),
               ElementsAre("wake_source_removed"));
 }
 
@@ -323,13 +313,13 @@ TEST_F(SupervisorTest, PX4_SourceGoesOnceTheTakeBackLeavesTheCounterAtZero) {
       Handle(absl::Milliseconds(1),
              input::MessageRead{EndpointId{11}, ChannelStatus::kOk,
                                 Message{"hello", {}}});
-  ASSERT_THAT(Names(read), ElementsAre("counter_add"));
+  ASSERT_THAT(ActionNames(read), ElementsAre("counter_add"));
   // The container closes its end while the count is in flight; its side is
   // drained, but the proxy waits for its count.
   ActionList closed =
       Handle(absl::Milliseconds(2),
              input::EndpointSignalled{EndpointId{10}, kSignalPeerClosed});
-  ASSERT_THAT(Names(closed), ElementsAre("read_message"));
+  ASSERT_THAT(ActionNames(closed), ElementsAre("read_message"));
   EXPECT_THAT(Handle(absl::Milliseconds(2),
                      input::MessageRead{
                          EndpointId{10}, ChannelStatus::kPeerClosed, {}}),
@@ -339,8 +329,8 @@ TEST_F(SupervisorTest, PX4_SourceGoesOnceTheTakeBackLeavesTheCounterAtZero) {
   ActionList added =
       Handle(absl::Milliseconds(3),
              input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 1});
-  ASSERT_THAT(Names(added), ElementsAre("counter_add"));
-  EXPECT_EQ(Of<action::CounterAdd>(added)[0].delta, -1);
+  ASSERT_THAT(ActionNames(added), ElementsAre("counter_add"));
+  EXPECT_EQ(OfType<action::CounterAdd>(added)[0].delta, -1);
   // Meanwhile the source keeps the container awake.
   RequestId suspend = Req();
   ActionList refused =
@@ -352,16 +342,16 @@ TEST_F(SupervisorTest, PX4_SourceGoesOnceTheTakeBackLeavesTheCounterAtZero) {
   ActionList taken_back =
       Handle(absl::Milliseconds(4),
              input::CounterAdded{CounterId{12}, ChannelStatus::kOk, 0});
-  EXPECT_THAT(Names(taken_back),
+  EXPECT_THAT(ActionNames(taken_back),
               ElementsAre("close_endpoint", "close_endpoint", "proxy_stopped",
                           "wake_source_removed"));
-  EXPECT_EQ(Of<action::WakeSourceRemoved>(taken_back)[0].source,
+  EXPECT_EQ(OfType<action::WakeSourceRemoved>(taken_back)[0].source,
             WakeSourceId{12});
   EXPECT_EQ(sup_.proxies().live(), 0u);
   EXPECT_FALSE(sup_.power().retiring(CounterId{12}));
   ActionList suspended =
       Handle(absl::Milliseconds(5), input::SuspendContainer{Req()});
-  EXPECT_THAT(Names(suspended), ElementsAre("suspend_guest"));
+  EXPECT_THAT(ActionNames(suspended), ElementsAre("suspend_guest"));
 }
 
 TEST_F(SupervisorTest,
@@ -369,10 +359,10 @@ TEST_F(SupervisorTest,
   StopProxyWithOneUnhandledMessage(sup_, Req());
   RequestId shutdown = Req();
   ActionList out = Handle(absl::Seconds(1), input::Shutdown{shutdown});
-  EXPECT_THAT(Names(out),
+  EXPECT_THAT(ActionNames(out),
               ElementsAre("wake_source_removed", "release_host_resources",
                           "shutdown_complete", "reply"));
-  EXPECT_EQ(Of<action::WakeSourceRemoved>(out)[0].source, WakeSourceId{12});
+  EXPECT_EQ(OfType<action::WakeSourceRemoved>(out)[0].source, WakeSourceId{12});
   EXPECT_TRUE(ReplyStatus(out, shutdown).ok());
   EXPECT_FALSE(sup_.power().retiring(CounterId{12}));
 }
@@ -380,8 +370,8 @@ TEST_F(SupervisorTest,
 TEST_F(SupervisorTest, RT2_ShutdownWithNothingRunningCompletesAtOnce) {
   RequestId shutdown = Req();
   ActionList out = Handle(absl::ZeroDuration(), input::Shutdown{shutdown});
-  EXPECT_THAT(Names(out), ElementsAre("release_host_resources",
-                                      "shutdown_complete", "reply"));
+  EXPECT_THAT(ActionNames(out), ElementsAre("release_host_resources",
+                                            "shutdown_complete", "reply"));
   EXPECT_TRUE(ReplyStatus(out, shutdown).ok());
   EXPECT_EQ(sup_.phase(), Supervisor::Phase::kShutDown);
 }
@@ -391,12 +381,12 @@ TEST_F(SupervisorTest, RT2_ShutdownStopsEveryGuestAndWaitsForEach) {
   RunContainer(1, absl::ZeroDuration());
   RequestId shutdown = Req();
   ActionList begun = Handle(absl::Seconds(1), input::Shutdown{shutdown});
-  ASSERT_EQ(Of<action::KillVmm>(begun).size(), 1u);
-  auto signals = Of<action::SignalContainer>(begun);
+  ASSERT_EQ(OfType<action::KillVmm>(begun).size(), 1u);
+  auto signals = OfType<action::SignalContainer>(begun);
   ASSERT_EQ(signals.size(), 1u);
   EXPECT_EQ(signals[0].signal, kSigTerm);
   EXPECT_FALSE(Replied(begun, shutdown));
-  EXPECT_THAT(Of<action::ShutdownComplete>(begun), IsEmpty());
+  EXPECT_THAT(OfType<action::ShutdownComplete>(begun), IsEmpty());
 
   ActionList vm_gone = Handle(
       absl::Seconds(1), input::VmmExited{Cid{3}, ExitStatus::Signalled(9)});
@@ -418,20 +408,20 @@ TEST_F(SupervisorTest, RT2_CompletesWhenAGuestIgnoresSigterm) {
   RunContainer(1, absl::ZeroDuration());
   RequestId shutdown = Req();
   ActionList begun = Handle(absl::Seconds(1), input::Shutdown{shutdown});
-  auto timers = Of<action::ArmTimer>(begun);
+  auto timers = OfType<action::ArmTimer>(begun);
   ASSERT_EQ(timers.size(), 1u);
   EXPECT_EQ(timers[0].deadline, At(absl::Seconds(11)));  // default grace 10 s
   // The container ignores SIGTERM; at the end of the grace it gets SIGKILL.
   ActionList fired =
       Handle(absl::Seconds(11), input::TimerFired{timers[0].timer});
-  auto kills = Of<action::SignalContainer>(fired);
+  auto kills = OfType<action::SignalContainer>(fired);
   ASSERT_EQ(kills.size(), 1u);
   EXPECT_EQ(kills[0].signal, kSigKill);
   ActionList done = Handle(
       absl::Seconds(11),
       input::ContainerExited{ContainerId{1}, ExitStatus::Signalled(kSigKill)});
   EXPECT_TRUE(ReplyStatus(done, shutdown).ok());
-  EXPECT_EQ(Of<action::ShutdownComplete>(done).size(), 1u);
+  EXPECT_EQ(OfType<action::ShutdownComplete>(done).size(), 1u);
 }
 
 TEST_F(SupervisorTest, RT2_RefusesNewRequestsOnceShutdownBegins) {
@@ -442,7 +432,7 @@ TEST_F(SupervisorTest, RT2_RefusesNewRequestsOnceShutdownBegins) {
   absl::Status s = ReplyStatus(out, create);
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(s.message(), "RT-2: runtime is shutting down");
-  EXPECT_THAT(Of<action::SpawnVmm>(out), IsEmpty());
+  EXPECT_THAT(OfType<action::SpawnVmm>(out), IsEmpty());
 }
 
 TEST_F(SupervisorTest, RT2_ShutdownIsIdempotent) {
@@ -451,27 +441,27 @@ TEST_F(SupervisorTest, RT2_ShutdownIsIdempotent) {
   Handle(absl::Seconds(1), input::Shutdown{first});
   ActionList dup = Handle(absl::Seconds(1), input::Shutdown{second});
   EXPECT_FALSE(Replied(dup, second));
-  EXPECT_THAT(Of<action::KillVmm>(dup), IsEmpty());  // not killed twice
+  EXPECT_THAT(OfType<action::KillVmm>(dup), IsEmpty());  // not killed twice
   Handle(absl::Seconds(2), input::VmmExited{Cid{3}, ExitStatus::Signalled(9)});
   ActionList done =
       Handle(absl::Seconds(2), input::FailureReasonRead{Cid{3}, ""});
   EXPECT_TRUE(ReplyStatus(done, first).ok());
   EXPECT_TRUE(ReplyStatus(done, second).ok());
-  EXPECT_EQ(Of<action::ShutdownComplete>(done).size(), 1u);
+  EXPECT_EQ(OfType<action::ShutdownComplete>(done).size(), 1u);
   RequestId late = Req();
   ActionList again = Handle(absl::Seconds(3), input::Shutdown{late});
   EXPECT_TRUE(ReplyStatus(again, late).ok());
-  EXPECT_THAT(Of<action::ShutdownComplete>(again), IsEmpty());
+  EXPECT_THAT(OfType<action::ShutdownComplete>(again), IsEmpty());
 }
 
 TEST_F(SupervisorTest, RT2_ShutdownResumesASuspendedContainer) {
   RequestId suspend = Req();
   ActionList suspended =
       Handle(absl::ZeroDuration(), input::SuspendContainer{suspend});
-  ASSERT_EQ(Of<action::SuspendGuest>(suspended).size(), 1u);
+  ASSERT_EQ(OfType<action::SuspendGuest>(suspended).size(), 1u);
   RequestId shutdown = Req();
   ActionList out = Handle(absl::Seconds(1), input::Shutdown{shutdown});
-  EXPECT_EQ(Of<action::ResumeGuest>(out).size(), 1u);
+  EXPECT_EQ(OfType<action::ResumeGuest>(out).size(), 1u);
   EXPECT_EQ(ReplyStatus(out, suspend).code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(ReplyStatus(out, shutdown).ok());
 }
@@ -481,10 +471,10 @@ TEST_F(SupervisorTest, RT2_AVmSpawningWhenShutdownBeginsIsKilledOnceRunning) {
   Handle(absl::ZeroDuration(), input::StartVm{Req(), Cid{3}});
   RequestId shutdown = Req();
   ActionList begun = Handle(absl::Seconds(1), input::Shutdown{shutdown});
-  EXPECT_THAT(Of<action::KillVmm>(begun), IsEmpty());
+  EXPECT_THAT(OfType<action::KillVmm>(begun), IsEmpty());
   ActionList spawned =
       Handle(absl::Seconds(1), input::VmmSpawned{Cid{3}, std::nullopt});
-  EXPECT_EQ(Of<action::KillVmm>(spawned).size(), 1u);
+  EXPECT_EQ(OfType<action::KillVmm>(spawned).size(), 1u);
   Handle(absl::Seconds(2), input::VmmExited{Cid{3}, ExitStatus::Signalled(9)});
   ActionList done =
       Handle(absl::Seconds(2), input::FailureReasonRead{Cid{3}, ""});
@@ -496,9 +486,9 @@ TEST_F(SupervisorTest, RT2_ProxiesAreClosedWhenHostResourcesAreReleased) {
          input::AddProxy{Req(), ProxyId{1}, EndpointId{10}, EndpointId{11},
                          CounterId{12}, "wake"});
   ActionList out = Handle(absl::Seconds(1), input::Shutdown{Req()});
-  EXPECT_EQ(Of<action::CloseEndpoint>(out).size(), 2u);
-  EXPECT_EQ(Of<action::ProxyStopped>(out).size(), 1u);
-  EXPECT_EQ(Of<action::WakeSourceRemoved>(out).size(), 1u);
+  EXPECT_EQ(OfType<action::CloseEndpoint>(out).size(), 2u);
+  EXPECT_EQ(OfType<action::ProxyStopped>(out).size(), 1u);
+  EXPECT_EQ(OfType<action::WakeSourceRemoved>(out).size(), 1u);
   EXPECT_LT(IndexOf<action::ProxyStopped>(out),
             IndexOf<action::ReleaseHostResources>(out));
 }

@@ -32,6 +32,14 @@ std::vector<T> OfType(const ActionList& actions) {
   return found;
 }
 
+// The stable names of the actions, in order ("reply", "on_died", ...).
+inline std::vector<std::string> ActionNames(const ActionList& actions) {
+  std::vector<std::string> names;
+  names.reserve(actions.size());
+  for (const Action& action : actions) names.emplace_back(ActionName(action));
+  return names;
+}
+
 }  // namespace proctor::action_testing
 
 #endif  // PROCTOR_RUNTIME_MODEL_TESTING_ACTION_MATCHERS_H_
