@@ -20,6 +20,17 @@
 #include "runtime/model/input.h"
 
 namespace proctor {
+namespace describe_test_internal {
+// Converts to anything, so that `T{AnyField{}, ...}` compiles exactly when T
+// is an aggregate with at least that many fields. Only used unevaluated, so
+// the conversion is declared and never defined (outside the anonymous
+// namespace, where an undefined function is fine).
+struct AnyField {
+  template <typename T>
+  operator T() const;
+};
+}  // namespace describe_test_internal
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -249,12 +260,7 @@ TEST(DescribeTest, ExamplesCoverEveryKind) {
 
 // ---- Every field of every kind, even for kinds added later ----
 
-// Converts to anything, so that `T{AnyField{}, ...}` compiles exactly when T
-// is an aggregate with at least that many fields. Only used unevaluated.
-struct AnyField {
-  template <typename T>
-  operator T() const;
-};
+using describe_test_internal::AnyField;
 
 template <typename T, typename... Fields>
 constexpr size_t FieldCount() {

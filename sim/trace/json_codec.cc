@@ -32,6 +32,16 @@
 #include "runtime/model/vm_types.h"
 
 namespace proctor::sim {
+namespace json_codec_internal {
+// Converts to anything; only used in requires-expressions, so it is declared
+// and never defined (outside the anonymous namespace, where clang accepts an
+// undefined function).
+struct AnyMember {
+  template <typename T>
+  operator T() const;
+};
+}  // namespace json_codec_internal
+
 namespace {
 
 using json = nlohmann::json;
@@ -320,10 +330,7 @@ struct Schema;
 
 // The number of members of an aggregate, so that a field added to the model
 // without a schema entry fails to compile instead of vanishing from traces.
-struct AnyMember {
-  template <typename T>
-  operator T() const;  // NOLINT: never defined, only used in requires.
-};
+using json_codec_internal::AnyMember;
 template <typename T, typename... Members>
 constexpr size_t CountMembers() {
   if constexpr (requires { T{Members{}..., AnyMember{}}; }) {
@@ -1212,21 +1219,28 @@ absl::StatusOr<Variant> DecodeKind(const json& j) {
 }
 
 template <typename Variant>
-const absl::flat_hash_map<absl::string_view, DecodeFn<Variant>>& Decoders() {
+using DecoderTable = absl::flat_hash_map<absl::string_view, DecodeFn<Variant>>;
+
+template <typename Variant, typename T>
+void AddDecoder(DecoderTable<Variant>* decoders) {
+  const bool inserted =
+      decoders->emplace(T::kName, &DecodeKind<Variant, T>).second;
+  PROCTOR_CHECK(inserted);  // kNames are unique
+}
+
+// A plain function template rather than a templated lambda: clang 14 crashes
+// on the lambda form (a pack of immediately invoked lambdas).
+template <typename Variant, size_t... I>
+void AddDecoders(DecoderTable<Variant>* decoders, std::index_sequence<I...>) {
+  (AddDecoder<Variant, std::variant_alternative_t<I, Variant>>(decoders), ...);
+}
+
+template <typename Variant>
+const DecoderTable<Variant>& Decoders() {
   static const auto* const kDecoders = [] {
-    auto* decoders =
-        new absl::flat_hash_map<absl::string_view, DecodeFn<Variant>>();
-    [decoders]<size_t... I>(std::index_sequence<I...>) {
-      (
-          [decoders] {
-            using T = std::variant_alternative_t<I, Variant>;
-            const bool inserted =
-                decoders->emplace(T::kName, &DecodeKind<Variant, T>).second;
-            PROCTOR_CHECK(inserted);  // kNames are unique
-          }(),
-          ...);
-    }
-    (std::make_index_sequence<std::variant_size_v<Variant>>());
+    auto* decoders = new DecoderTable<Variant>();
+    AddDecoders<Variant>(
+        decoders, std::make_index_sequence<std::variant_size_v<Variant>>());
     return decoders;
   }();
   return *kDecoders;

@@ -377,22 +377,27 @@ std::vector<fact::FaultFired> Samples(Kind<fact::FaultFired>) {
   return {{"vmm_crash", 5}};
 }
 
+template <typename T, typename Variant>
+void AppendSamples(std::vector<Variant>* all) {
+  const std::vector<T> samples = Samples(Kind<T>());
+  // A kind without a sample would not be checked at all.
+  EXPECT_FALSE(samples.empty()) << T::kName;
+  for (const T& s : samples) all->push_back(s);
+}
+
+// Function templates rather than a templated lambda: clang 14 crashes on a
+// pack of immediately invoked lambdas.
+template <typename Variant, size_t... I>
+void AppendAllSamples(std::vector<Variant>* all, std::index_sequence<I...>) {
+  (AppendSamples<std::variant_alternative_t<I, Variant>>(all), ...);
+}
+
 // Every sample of every alternative of `Variant`, in alternative order.
 template <typename Variant>
 std::vector<Variant> AllSamples() {
   std::vector<Variant> all;
-  [&all]<size_t... I>(std::index_sequence<I...>) {
-    (
-        [&all] {
-          using T = std::variant_alternative_t<I, Variant>;
-          const std::vector<T> samples = Samples(Kind<T>());
-          // A kind without a sample would not be checked at all.
-          EXPECT_FALSE(samples.empty()) << T::kName;
-          for (const T& s : samples) all.push_back(s);
-        }(),
-        ...);
-  }
-  (std::make_index_sequence<std::variant_size_v<Variant>>());
+  AppendAllSamples<Variant>(
+      &all, std::make_index_sequence<std::variant_size_v<Variant>>());
   return all;
 }
 
