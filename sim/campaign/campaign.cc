@@ -41,18 +41,7 @@ struct SeedRun {
 };
 
 Supervisor::Options SupervisorOptionsFor(const CampaignOptions& options) {
-  Supervisor::Options so;
-  if (options.mutant) so.mutants = MutantSet::Of(*options.mutant);
-  // A world may hold more guests than the default limits allow.
-  const WorkloadOptions& w = options.workload;
-  so.limits.max_vms = std::max<size_t>(so.limits.max_vms, w.vms + 16);
-  so.limits.max_proxies =
-      std::max<size_t>(so.limits.max_proxies, w.proxies + 16);
-  so.limits.max_wake_sources =
-      std::max<size_t>(so.limits.max_wake_sources, w.proxies + 64);
-  so.limits.max_containers =
-      std::max<size_t>(so.limits.max_containers, w.containers + 16);
-  return so;
+  return SupervisorOptionsForWorkload(options.workload, options.mutant);
 }
 
 TraceHeader HeaderFor(const CampaignOptions& options, uint64_t seed,
@@ -136,6 +125,21 @@ uint64_t PeakRssKib() {
 }
 
 }  // namespace
+
+Supervisor::Options SupervisorOptionsForWorkload(
+    const WorkloadOptions& w, const std::optional<Mutant>& mutant) {
+  Supervisor::Options so;
+  if (mutant) so.mutants = MutantSet::Of(*mutant);
+  // A world may hold more guests than the default limits allow.
+  so.limits.max_vms = std::max<size_t>(so.limits.max_vms, w.vms + 16);
+  so.limits.max_proxies =
+      std::max<size_t>(so.limits.max_proxies, w.proxies + 16);
+  so.limits.max_wake_sources =
+      std::max<size_t>(so.limits.max_wake_sources, w.proxies + 64);
+  so.limits.max_containers =
+      std::max<size_t>(so.limits.max_containers, w.containers + 16);
+  return so;
+}
 
 std::string ReproduceCommand(const CampaignOptions& options, uint64_t seed) {
   std::string cmd = absl::StrCat("proctor sim --seeds ", seed, "..", seed);

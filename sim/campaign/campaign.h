@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/model/mutants.h"
+#include "runtime/supervisor/supervisor.h"
 #include "sim/world/world.h"
 
 namespace proctor::sim {
@@ -84,6 +85,12 @@ CampaignResult RunCampaign(const CampaignOptions& options,
 // The command that reproduces one seed of a campaign, as a user would type
 // it: `proctor sim --seeds 17..17 --swarm --mutant on-died-twice --trace-dir .`
 std::string ReproduceCommand(const CampaignOptions& options, uint64_t seed);
+
+// The runtime's options for a workload: the reference runtime with the
+// mutant switched on, and limits raised to hold the workload's guests.
+// Replays and scenario runs of the same workload use the same options.
+Supervisor::Options SupervisorOptionsForWorkload(
+    const WorkloadOptions& workload, const std::optional<Mutant>& mutant);
 
 // The one-object JSON summary printed by `proctor sim --json`.
 std::string CampaignSummaryJson(const CampaignOptions& options,

@@ -26,6 +26,10 @@ const WorldStats& World::stats() const { return state_->stats(); }
 
 Instant World::now() const { return state_->now(); }
 
+absl::Status World::ScheduleScript(Instant at, ScriptOp op) {
+  return state_->ScheduleScript(at, std::move(op));
+}
+
 namespace world_internal {
 namespace {
 
@@ -92,6 +96,16 @@ WorldState::WorldState(WorldOptions options, FaultPlan plan,
     proxies_[i].add_at = shape_.proxies[i].add_at;
   }
   subscribed_.assign(shape_.subscribers + 1, false);
+  if (scripted()) {
+    script_guests_.resize(vms_.size());
+    for (const ScriptedVm& vm : options_.script->vms) {
+      script_guests_[vm.cid.value - kMinGuestCid] = vm.guest;
+    }
+    script_processes_.resize(containers_.size());
+    for (const ScriptedContainer& c : options_.script->containers) {
+      script_processes_[c.id.value - 1] = c.process;
+    }
+  }
 }
 
 // ---- The loop ----
@@ -130,6 +144,8 @@ void WorldState::ScheduleWorkload() {
     Schedule(plan_.faults[i].at,
              Event{EventKind::kFault, static_cast<uint32_t>(i), 0, 0});
   }
+  // A script's steps are already queued (ScheduleScript).
+  if (scripted()) return;
   for (uint32_t w = 1; w <= shape_.watchers; ++w) {
     Schedule(Instant::FromNanos(client_rng_.Between(0, 1 * kSec)),
              Event{EventKind::kWatcher, w, 0, kRegister});
@@ -267,6 +283,9 @@ void WorldState::Dispatch(const Event& e) {
       return;
     case EventKind::kShutdown:
       Deliver(input::Shutdown{NewRequest(RequestKind::kOther, 0, 0)});
+      return;
+    case EventKind::kScript:
+      RunScriptOp(script_ops_[e.obj]);
       return;
   }
 }
@@ -465,7 +484,7 @@ void WorldState::Execute(action::Reply& a) {
     case RequestKind::kAddWakeSource:
       if (a.status.ok()) {
         handles_[p.obj].registered = true;
-        if (!quiet_) {
+        if (!quiet_ && !scripted()) {
           ScheduleAfter(handles_[p.obj].rng.Between(1 * kSec, 10 * kSec),
                         Event{EventKind::kHandleSource, p.obj, 0, kToggle});
         }

@@ -66,6 +66,12 @@ class World {
   // `stop`. A world runs once.
   absl::Status Run(absl::FunctionRef<bool()> stop);
 
+  // Scripted worlds only: performs `op` at `at` (or now, if `at` has
+  // passed). May be called before Run and from an observer while it runs
+  // (that is how a step follows an observed event). Fails when the op names
+  // an object the script did not set up, or past kMaxScriptOps.
+  absl::Status ScheduleScript(Instant at, ScriptOp op);
+
   const WorldStats& stats() const;
   Instant now() const;
 

@@ -201,6 +201,24 @@ void WorldState::ScheduleClientOps(ContainerSim& c) {
 void WorldState::OnContainerReply(ContainerSim& c, const PendingRequest& p,
                                   const action::Reply& r) {
   if (p.life != c.life) return;
+  if (scripted()) {
+    // The world keeps its picture of the container; the script says what
+    // the client does next.
+    switch (p.kind) {
+      case RequestKind::kInstall:
+        if (r.status.ok()) c.phase = ContainerPhase::kInstalled;
+        return;
+      case RequestKind::kStartContainer:
+        c.phase = r.status.ok() ? ContainerPhase::kRunning
+                                : ContainerPhase::kInstalled;
+        return;
+      case RequestKind::kUninstall:
+        if (r.status.ok()) NextContainerLife(c);
+        return;
+      default:
+        return;
+    }
+  }
   Prng& rng = c.rng;
   switch (p.kind) {
     case RequestKind::kInstallInvalid:
@@ -264,6 +282,7 @@ void WorldState::NextContainerLife(ContainerSim& c) {
   // The process of the old life, if any, is gone with the container.
   BumpProcess(c);
   c.process_running = false;
+  if (scripted()) return;
   if (quiet_ || c.lives >= 50) {
     c.done = true;
     return;
@@ -307,6 +326,7 @@ void WorldState::ApplyContainerFault(ContainerSim& c, uint32_t index) {
 void WorldState::IgnoreSigterm(ContainerSim& c, uint32_t fault) {
   c.ignores_sigterm = true;
   c.sigterm_fault = fault;
+  if (scripted()) return;  // its script stops it, or the shutdown does
   // Such a process is a daemon that runs until stopped; its client stops
   // it (CN-4: SIGKILL after the grace).
   if (c.rng.Chance(900'000)) {
@@ -440,6 +460,16 @@ void WorldState::OnProcessStarted(ContainerSim& c, uint32_t gen) {
   if (const uint32_t f = TakeArmed(c.armed, FaultKind::kCgroupMemoryPressure)) {
     ScheduleCgroupBurst(c, FaultAt(f).a, f);
   }
+  if (const ScriptedProcess* process = ScriptProcessOf(c)) {
+    if (process->exit_after.has_value()) {
+      ScheduleAfter(std::max<int64_t>(
+                        absl::ToInt64Nanoseconds(*process->exit_after), 0),
+                    Event{EventKind::kProcessExit, index, gen,
+                          PackExit(ExitStatus::Exited(process->exit_code), 0) |
+                              kNaturalExit});
+    }
+    return;
+  }
   if (r.Chance(700'000)) {
     // The process ends on its own after 1..20 s.
     static constexpr int kCodes[] = {0, 0, 0, 0, 0, 1, 1, 7, 7, 2, 127, 255};
@@ -466,7 +496,7 @@ void WorldState::OnProcessExit(ContainerSim& c, uint32_t gen, uint64_t arg) {
   BumpProcess(c);  // its other exits and memory events are void
   if (fault != 0) Fire(fault - 1);
   Deliver(input::ContainerExited{c.id, UnpackExit(arg)});
-  if (quiet_ || c.done) return;
+  if (quiet_ || c.done || scripted()) return;
   if (c.rng.Chance(500'000)) {
     ScheduleContainerStep(c, c.rng.Between(0, 1 * kSec), Step(kWait));
   }

@@ -5,8 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "absl/time/time.h"
+#include "sim/world/script.h"
 
 namespace proctor::sim {
 
@@ -31,6 +33,11 @@ struct WorldOptions {
   size_t max_events = 5'000'000;
   // Events pending at once; beyond it the run fails ("event queue full").
   size_t queue_capacity = 1 << 20;
+  // When set, the world is scripted (script.h): these objects exist, the
+  // default workload and its client do not, and the client's steps come
+  // from World::ScheduleScript. `workload` and `swarm` are then unused; the
+  // seed still draws the world's latencies.
+  std::shared_ptr<const ScriptSetup> script;
 };
 
 }  // namespace proctor::sim

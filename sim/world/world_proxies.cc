@@ -75,6 +75,14 @@ void WorldState::OnProxyReply(ProxySim& p, const action::Reply& r) {
   p.remote_open = p.container_open = true;
   if (quiet_) return;
   const uint32_t index = static_cast<uint32_t>(&p - proxies_.data());
+  if (scripted()) {
+    // No traffic but the script's; faults that came early act now.
+    for (uint32_t fault : p.armed) {
+      ScheduleAfter(0, Event{EventKind::kFault, fault});
+    }
+    p.armed.clear();
+    return;
+  }
   ScheduleAfter(p.rng.Between(0, 2 * kSec) * shape_.traffic_scale,
                 Event{EventKind::kRemoteTraffic, index});
   p.container_writes = p.rng.Chance(500'000);

@@ -201,6 +201,7 @@ void WorldState::OnVmReply(VmSim& vm, const PendingRequest& p,
                     Event{EventKind::kVmClient, p.obj, vm.life, kCreateValid});
       return;
     case RequestKind::kCreateVm:
+      if (scripted()) return;  // the script says what follows
       if (!r.status.ok()) {
         // Refused (too many VMs): this VM sits the run out.
         vm.done = true;
@@ -216,7 +217,7 @@ void WorldState::OnVmReply(VmSim& vm, const PendingRequest& p,
     case RequestKind::kStartVm:
       if (!r.status.ok()) {
         vm.awaiting_death = false;
-        vm.done = true;
+        vm.done = !scripted();
       }
       return;
     default:
@@ -328,9 +329,27 @@ void WorldState::BootGuest(VmSim& vm) {
       exit_at(r.Between(started + 1, finished), ExitStatus::Exited(1));
     }
   };
-  const int64_t started = r.Between(100 * kMs, 2 * kSec);
+  const ScriptedGuest* guest = ScriptGuestOf(vm);
+  const int64_t started =
+      guest != nullptr ? std::max<int64_t>(
+                             absl::ToInt64Nanoseconds(guest->started_after), 0)
+                       : r.Between(100 * kMs, 2 * kSec);
   bool hangs = false;
-  if (script == 0) {
+  if (script == 0 && guest != nullptr) {
+    // A scripted guest lives as its scenario says.
+    report(started, PayloadState::kStarted);
+    const int64_t ready =
+        started +
+        std::max<int64_t>(absl::ToInt64Nanoseconds(guest->ready_after), 0);
+    report(ready, PayloadState::kReady);
+    if (guest->finish_after.has_value()) {
+      const int64_t finished =
+          ready + std::max<int64_t>(
+                      absl::ToInt64Nanoseconds(*guest->finish_after), 0);
+      report(finished, PayloadState::kFinished);
+      exit_at(finished + 1 * kMs, ExitStatus::Exited(guest->exit_code));
+    }
+  } else if (script == 0) {
     normal_from(started);
   } else {
     const Fault& f = FaultAt(script);
@@ -370,6 +389,7 @@ void WorldState::BootGuest(VmSim& vm) {
     }
   }
   // The client gives up on some VMs, and on most hung ones it watches.
+  if (scripted()) return;  // a script's client kills when it says
   const bool kill =
       hangs && !vm.detect_hangup ? r.Chance(800'000) : r.Chance(300'000);
   if (kill) {
@@ -466,6 +486,7 @@ void WorldState::NextVmLife(VmSim& vm) {
   vm.awaiting_death = false;
   ++vm.life;
   ++vm.lives;
+  if (scripted()) return;
   if (quiet_ || vm.lives >= shape_.max_vm_lives) {
     vm.done = true;
     return;

@@ -18,7 +18,41 @@ Instant Fraction(int64_t window_ns, int64_t per_mille) {
 
 }  // namespace
 
+WorkloadShape ScriptShapeOf(const ScriptSetup& script) {
+  WorkloadShape shape;
+  uint32_t max_cid = kMinGuestCid - 1;
+  for (const ScriptedVm& vm : script.vms) {
+    max_cid = std::max(max_cid, vm.cid.value);
+  }
+  for (uint32_t cid = kMinGuestCid; cid <= max_cid; ++cid) {
+    shape.vms.push_back({Cid{cid}, Instant{}});
+  }
+  uint64_t max_container = 0;
+  for (const ScriptedContainer& c : script.containers) {
+    max_container = std::max(max_container, c.id.value);
+  }
+  for (uint64_t id = 1; id <= max_container; ++id) {
+    // Whether a container owns its VM is up to its install request.
+    shape.containers.push_back({ContainerId{id}, true, Instant{}});
+  }
+  uint64_t max_proxy = 0;
+  for (ProxyId p : script.proxies) max_proxy = std::max(max_proxy, p.value);
+  for (uint64_t id = 1; id <= max_proxy; ++id) {
+    shape.proxies.push_back({ProxyId{id}, Instant{}});
+  }
+  shape.handle_sources = script.wake_sources;
+  shape.watchers = 0;
+  shape.subscribers = kMaxScriptObjects;
+  // No window: a script's faults and steps happen when it says.
+  shape.window_end = Instant::FromNanos(INT64_MAX);
+  shape.final_suspend_at = shape.window_end;
+  shape.shutdown_at = shape.window_end;
+  shape.max_vm_lives = UINT32_MAX;
+  return shape;
+}
+
 WorkloadShape ShapeOf(const WorldOptions& options) {
+  if (options.script != nullptr) return ScriptShapeOf(*options.script);
   Prng rng = Prng::Stream(options.seed, "workload");
   const WorkloadOptions& w = options.workload;
   const int64_t window = absl::ToInt64Nanoseconds(w.fault_window);

@@ -71,6 +71,7 @@ enum class EventKind : uint8_t {
   kQuiet,
   kFinalSuspend,
   kShutdown,  // arg: 0 first, 1 duplicate
+  kScript,    // obj: index into script_ops_
 };
 
 struct Event {
@@ -213,6 +214,7 @@ class WorldState {
   absl::Status Run(absl::FunctionRef<bool()> stop);
   const WorldStats& stats() const { return stats_; }
   Instant now() const { return now_; }
+  absl::Status ScheduleScript(Instant at, ScriptOp op);
 
  private:
   enum Side : uint8_t { kRemoteSide = 0, kContainerSide = 1 };
@@ -240,6 +242,37 @@ class WorldState {
   void Execute(action::SignalContainer& a);
   template <typename A>
   void Execute(A&) {}
+
+  // ---- Scripted worlds (world_script.cc) ----
+  bool scripted() const { return options_.script != nullptr; }
+  void RunScriptOp(const ScriptOp& op);
+  void RunScriptOp(const script_op::CreateVm& op);
+  void RunScriptOp(const script_op::StartVm& op);
+  void RunScriptOp(const script_op::KillVm& op);
+  void RunScriptOp(const script_op::InstallContainer& op);
+  void RunScriptOp(const script_op::StartContainer& op);
+  void RunScriptOp(const script_op::StopContainer& op);
+  void RunScriptOp(const script_op::WaitContainer& op);
+  void RunScriptOp(const script_op::KillContainer& op);
+  void RunScriptOp(const script_op::UninstallContainer& op);
+  void RunScriptOp(const script_op::CopyFile& op);
+  void RunScriptOp(const script_op::AttachBlockDevice& op);
+  void RunScriptOp(const script_op::AddProxy& op);
+  void RunScriptOp(const script_op::Send& op);
+  void RunScriptOp(const script_op::Close& op);
+  void RunScriptOp(const script_op::RegisterWatcher& op);
+  void RunScriptOp(const script_op::AddWakeSource& op);
+  void RunScriptOp(const script_op::RemoveWakeSource& op);
+  void RunScriptOp(const script_op::SignalWakeSource& op);
+  void RunScriptOp(const script_op::Suspend& op);
+  void RunScriptOp(const script_op::Subscribe& op);
+  void RunScriptOp(const script_op::Poll& op);
+  void RunScriptOp(const script_op::Unsubscribe& op);
+  void RunScriptOp(const script_op::Shutdown& op);
+  void RunScriptOp(const script_op::InjectFault& op);
+  // The scripted guest's or process's plan for this VM or container.
+  const ScriptedGuest* ScriptGuestOf(const VmSim& vm) const;
+  const ScriptedProcess* ScriptProcessOf(const ContainerSim& c) const;
 
   // ---- The loop (world.cc) ----
   void ScheduleWorkload();
@@ -387,6 +420,12 @@ class WorldState {
   std::vector<uint32_t> stalled_;
   std::vector<HandleSourceSim> handles_;
   std::vector<bool> subscribed_;
+
+  // Scripted worlds: ops waiting for their time, and each object's plan by
+  // index (the same index as vms_ / containers_).
+  std::vector<ScriptOp> script_ops_;
+  std::vector<ScriptedGuest> script_guests_;
+  std::vector<ScriptedProcess> script_processes_;
 };
 
 }  // namespace proctor::sim::world_internal
