@@ -9,6 +9,10 @@ namespace proctor::cli {
 
 int SimCommand(std::span<char* const> args);
 int MutantsCommand(std::span<char* const> args);
+int RunCommand(std::span<char* const> args);
+int ReplayCommand(std::span<char* const> args);
+int ShrinkCommand(std::span<char* const> args);
+int TraceCommand(std::span<char* const> args);
 
 }  // namespace proctor::cli
 

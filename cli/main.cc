@@ -24,6 +24,10 @@ constexpr char kUsage[] =
     "\n"
     "Commands:\n"
     "  sim        run a seed campaign in the deterministic simulator\n"
+    "  run        run scenario files and check their expectations\n"
+    "  replay     feed a trace's inputs to the runtime again, diff the actions\n"
+    "  shrink     minimise a failing trace into a scenario that fails the same\n"
+    "  trace      convert a trace (--perfetto: a timeline for ui.perfetto.dev)\n"
     "  mutants    list the named mutants of the reference runtime\n"
     "\n"
     "Run 'proctor <command> --help' for a command's options; docs/cli.md\n"
@@ -39,6 +43,10 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"sim", "run a seed campaign in the simulator", SimCommand},
+    {"run", "run scenarios", RunCommand},
+    {"replay", "replay a trace", ReplayCommand},
+    {"shrink", "shrink a failing trace", ShrinkCommand},
+    {"trace", "convert a trace", TraceCommand},
     {"mutants", "list the named mutants", MutantsCommand},
 };
 

@@ -14,13 +14,16 @@
 #include "absl/strings/str_join.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/sim_scenario.h"
+#include "scenarios/format/scenario.h"
 #include "sim/campaign/campaign.h"
 
 namespace proctor::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: proctor sim [--seeds A..B] [--swarm] [--mutant NAME] [--jobs N]\n"
+    "usage: proctor sim [--scenario FILE] [--seeds A..B] [--swarm]\n"
+    "                   [--mutant NAME] [--jobs N]\n"
     "                   [--shard I/N] [--check-determinism] [--trace-dir DIR]\n"
     "                   [--max-failures N] [--vms N] [--proxies N]\n"
     "                   [--containers N] [--json]\n"
@@ -28,6 +31,9 @@ constexpr char kUsage[] =
     "Runs the default workload in the deterministic simulator under a seeded\n"
     "fault plan per seed, with the invariant oracle judging every step.\n"
     "\n"
+    "  --scenario FILE       run this scenario under every seed instead of "
+    "the\n"
+    "                        default workload (docs/scenario-format.md)\n"
     "  --seeds A..B          seeds to run, both included (default 0..999)\n"
     "  --swarm               each seed enables a random subset of fault kinds\n"
     "  --mutant NAME         switch on a mutant (see `proctor mutants`)\n"
@@ -70,6 +76,7 @@ int SimCommand(std::span<char* const> argv) {
   options.swarm = args.Flag("swarm");
   options.check_determinism = args.Flag("check-determinism");
 
+  auto scenario_file = args.Value("scenario");
   auto seeds = args.Value("seeds");
   auto mutant = args.Value("mutant");
   auto shard = args.Value("shard");
@@ -80,9 +87,9 @@ int SimCommand(std::span<char* const> argv) {
   auto proxies = args.Number("proxies", 100'000);
   auto containers = args.Number("containers", 10'000);
   for (const absl::Status& s :
-       {seeds.status(), mutant.status(), shard.status(), trace_dir.status(),
-        jobs.status(), max_failures.status(), vms.status(), proxies.status(),
-        containers.status(), args.CheckAllConsumed()}) {
+       {scenario_file.status(), seeds.status(), mutant.status(), shard.status(),
+        trace_dir.status(), jobs.status(), max_failures.status(), vms.status(),
+        proxies.status(), containers.status(), args.CheckAllConsumed()}) {
     if (!s.ok()) return Usage(s.message());
   }
   if (*seeds) {
@@ -127,6 +134,39 @@ int SimCommand(std::span<char* const> argv) {
   action.sa_handler = OnSigint;
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, nullptr);
+
+  if (*scenario_file) {
+    if (options.swarm || options.check_determinism || *vms || *proxies ||
+        *containers) {
+      return Usage(
+          "--scenario takes its world from the file: --swarm, "
+          "--check-determinism, --vms, --proxies and --containers do not "
+          "apply");
+    }
+    absl::StatusOr<scenario::Scenario> s =
+        scenario::LoadScenarioFile(**scenario_file);
+    if (!s.ok()) {
+      std::fprintf(stderr, "proctor sim: %s\n",
+                   std::string(s.status().message()).c_str());
+      return kExitUsage;
+    }
+    if (!s->AppliesTo(scenario::WorldKind::kSim)) {
+      return Usage(
+          absl::StrCat(**scenario_file, " does not list the sim world"));
+    }
+    ScenarioCampaign c;
+    c.scenario = *std::move(s);
+    c.first_seed = options.first_seed;
+    c.last_seed = options.last_seed;
+    c.shard_index = options.shard_index;
+    c.shard_count = options.shard_count;
+    c.mutant = options.mutant;
+    c.jobs = options.jobs;
+    c.trace_dir = options.trace_dir;
+    c.max_failures = options.max_failures;
+    c.json = json;
+    return RunScenarioCampaign(c, interrupted);
+  }
 
   const bool tty = isatty(STDERR_FILENO) == 1;
   uint64_t last_shown = 0;

@@ -19,3 +19,11 @@ function(proctor_test)
     PROPERTIES LABELS ${T_LABEL}
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# The mutants of the reference runtime and the rule each breaks (runtime/model/
+# mutants.h; `proctor mutants` lists them): tests that check each mutant is
+# caught, and that its failure shrinks, iterate this list.
+set(PROCTOR_MUTANTS proxy-one-per-wake:PX-3 proxy-count-after-write:PX-2
+  payload-backward:VM-4 hangup-ignores-exit:VM-5 failure-reason-ignored:VM-6
+  suspend-ignores-counters:PW-3 stop-sleeps-whole-grace:CN-4
+  ports-wrap-around:CN-7 on-died-twice:VM-7 guest-path-dotdot:CN-8)
