@@ -1,5 +1,6 @@
 #include "scenarios/runner/event_log.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -87,8 +88,63 @@ std::string DescribeEvent(const LoggedEvent& event) {
                               ")"));
 }
 
+namespace {
+
+std::optional<uint64_t> U64(const nlohmann::json& v, const char* key) {
+  auto it = v.find(key);
+  if (it == v.end() || !it->is_number_unsigned()) return std::nullopt;
+  return it->get<uint64_t>();
+}
+
+}  // namespace
+
+void EventLog::Learn(const nlohmann::json& value) {
+  auto kind = value.find("kind");
+  if (kind == value.end() || !kind->is_string()) return;
+  if (*kind == "channel_created") {
+    const auto a = U64(value, "a"), b = U64(value, "b");
+    if (a && b) {
+      other_end_[*a] = *b;
+      other_end_[*b] = *a;
+    }
+  } else if (*kind == "add_proxy") {
+    const auto proxy = U64(value, "proxy");
+    if (!proxy) return;
+    for (const auto& [key, container_side] :
+         {std::pair{"container_endpoint", true},
+          std::pair{"remote_endpoint", false}}) {
+      if (const auto end = U64(value, key)) {
+        endpoints_[*end] = {*proxy, container_side, false};
+        if (auto peer = other_end_.find(*end); peer != other_end_.end()) {
+          endpoints_[peer->second] = {*proxy, container_side, true};
+        }
+      }
+    }
+    if (const auto counter = U64(value, "counter")) {
+      counters_[*counter] = *proxy;
+    }
+  }
+}
+
+void EventLog::Annotate(nlohmann::json& value) const {
+  if (const auto endpoint = U64(value, "endpoint")) {
+    if (auto it = endpoints_.find(*endpoint); it != endpoints_.end()) {
+      value["proxy"] = it->second.proxy;
+      value["side"] = it->second.container_side ? "container" : "remote";
+      value["end"] = it->second.peer_end ? "peer" : "proxy";
+    }
+  } else if (const auto counter = U64(value, "counter")) {
+    if (auto it = counters_.find(*counter); it != counters_.end()) {
+      // add_proxy itself already names its proxy.
+      if (!value.contains("proxy")) value["proxy"] = it->second;
+    }
+  }
+}
+
 void EventLog::OnInput(uint64_t seq, Instant at, const Input& input) {
   nlohmann::json value = sim::EncodeInput(input);
+  Learn(value);
+  Annotate(value);
   auto request = value.find("request");
   if (request != value.end() && request->is_number_unsigned()) {
     nlohmann::json members = value;
@@ -114,11 +170,15 @@ void EventLog::OnAction(uint64_t seq, Instant at, const Action& action) {
       }
     }
   }
+  Annotate(value);
   Add(seq, at, "out", std::move(value));
 }
 
 void EventLog::OnFact(uint64_t seq, Instant at, const sim::WorldFact& fact) {
-  Add(seq, at, "fact", sim::EncodeFact(fact));
+  nlohmann::json value = sim::EncodeFact(fact);
+  Learn(value);
+  Annotate(value);
+  Add(seq, at, "fact", std::move(value));
 }
 
 void EventLog::Add(uint64_t seq, Instant at, absl::string_view dir,

@@ -3,6 +3,13 @@
 // with replies joined to the request they answer ("to" and "input"), so
 // that steps can follow events and expectations can be judged after the run
 // by matching EventPatterns. The same log is built from any world's run.
+//
+// Endpoint and counter ids (koids) are whatever the world allocated, so an
+// event that names a proxy's endpoint or counter also carries "proxy" (its
+// id) and, for an endpoint, "side" ("remote" or "container": which channel)
+// and "end" ("proxy": the end the proxy holds, "peer": the far end). A
+// scenario can then say `where: {proxy: 1, side: container, end: peer}`
+// in every world.
 #ifndef PROCTOR_SCENARIOS_RUNNER_EVENT_LOG_H_
 #define PROCTOR_SCENARIOS_RUNNER_EVENT_LOG_H_
 
@@ -61,8 +68,25 @@ class EventLog final : public sim::Observer {
            nlohmann::json value);
 
   std::vector<LoggedEvent> events_;
+  // Adds "proxy", "side" and "end" to an event that names a proxy's
+  // endpoint or counter.
+  void Annotate(nlohmann::json& value) const;
+  // Learns the channels and counters of proxies from channel_created facts
+  // and add_proxy inputs.
+  void Learn(const nlohmann::json& value);
+
   // request id -> the input that made it, until its reply.
   absl::flat_hash_map<uint64_t, nlohmann::json> requests_;
+  struct EndpointOwner {
+    uint64_t proxy = 0;
+    bool container_side = false;
+    bool peer_end = false;
+  };
+  // Channel pairs by either end (from channel_created), and what each
+  // endpoint and counter belongs to. Bounded by kMaxEvents.
+  absl::flat_hash_map<uint64_t, uint64_t> other_end_;
+  absl::flat_hash_map<uint64_t, EndpointOwner> endpoints_;
+  absl::flat_hash_map<uint64_t, uint64_t> counters_;
   Listener listener_;
   bool overflowed_ = false;
 };

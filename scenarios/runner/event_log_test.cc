@@ -3,6 +3,7 @@
 #include "gtest/gtest.h"
 #include "runtime/model/action.h"
 #include "runtime/model/input.h"
+#include "sim/observer.h"
 
 namespace proctor::scenario {
 namespace {
@@ -70,6 +71,35 @@ TEST(EventLogTest, ListenerSeesEachEventOnceInOrder) {
   log.OnInput(1, Instant{}, input::KillVm{RequestId{1}, Cid{3}});
   log.OnAction(2, Instant{}, action::Reply{RequestId{1}, absl::OkStatus(), {}});
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST(EventLogTest, PX1_ProxyEndpointsAndCountersAreNamedByProxyAndSide) {
+  EventLog log;
+  // The world's koids: remote peer end 11, the proxy's remote end 12,
+  // container peer end 14, the proxy's container end 13, counter 15.
+  log.OnFact(1, Instant{},
+             sim::fact::ChannelCreated{EndpointId{11}, EndpointId{12}});
+  log.OnFact(2, Instant{},
+             sim::fact::ChannelCreated{EndpointId{14}, EndpointId{13}});
+  log.OnInput(3, Instant{},
+              input::AddProxy{RequestId{1}, ProxyId{7}, EndpointId{13},
+                              EndpointId{12}, CounterId{15}, "p"});
+  log.OnFact(4, Instant{}, sim::fact::PeerWrote{EndpointId{11}, 1});
+  log.OnAction(5, Instant{}, action::ReadMessage{EndpointId{12}});
+  log.OnAction(6, Instant{}, action::CounterAdd{CounterId{15}, 1});
+  log.OnFact(7, Instant{}, sim::fact::PeerReceived{EndpointId{14}, 1});
+  const auto& e = log.events();
+  EXPECT_EQ(e[3].value["proxy"], 7);
+  EXPECT_EQ(e[3].value["side"], "remote");
+  EXPECT_EQ(e[3].value["end"], "peer");
+  EXPECT_EQ(e[4].value["side"], "remote");
+  EXPECT_EQ(e[4].value["end"], "proxy");
+  EXPECT_EQ(e[5].value["proxy"], 7);
+  EXPECT_EQ(e[6].value["side"], "container");
+  EXPECT_EQ(e[6].value["end"], "peer");
+  EXPECT_TRUE(Matches(
+      EventPattern{"peer_received", {{"proxy", 7}, {"side", "container"}}, {}},
+      e[6]));
 }
 
 }  // namespace
