@@ -71,18 +71,7 @@ constexpr size_t kMaxListedIds = 10;
 constexpr absl::string_view kDefaultKernel = "/images/vmlinux";
 
 // VM-6's reasons in the order of kFailureReason's `a` (sim/world).
-constexpr std::array<absl::string_view, 10> kFailureReasons = {
-    "PVM_FIRMWARE_PUBLIC_KEY_MISMATCH",
-    "PVM_FIRMWARE_INSTANCE_IMAGE_CHANGED",
-    "BOOTLOADER_PUBLIC_KEY_MISMATCH",
-    "BOOTLOADER_INSTANCE_IMAGE_CHANGED",
-    "MICRODROID_FAILED_TO_CONNECT_TO_VIRTUALIZATION_SERVICE",
-    "MICRODROID_PAYLOAD_HAS_CHANGED",
-    "MICRODROID_PAYLOAD_VERIFICATION_FAILED",
-    "MICRODROID_INVALID_PAYLOAD_CONFIG",
-    "MICRODROID_UNKNOWN_RUNTIME_ERROR",
-    "HANGUP",
-};
+constexpr const auto& kFailureReasons = sim::kFailureReasonStrings;
 
 constexpr std::array<absl::string_view, 5> kWorldNames = {
     "sim", "process", "qemu", "libvirt", "runc"};

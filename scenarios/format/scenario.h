@@ -157,9 +157,9 @@ struct Scenario {
   std::string file;  // as given to the loader, for messages
   std::string name;
   std::string description;
-  std::vector<std::string> rules;   // rule IDs, e.g. "VM-5"
-  std::vector<WorldKind> worlds;    // where it applies
-  uint64_t seed = 0;                // the sim world's latencies
+  std::vector<std::string> rules;  // rule IDs, e.g. "VM-5"
+  std::vector<WorldKind> worlds;   // where it applies
+  uint64_t seed = 0;               // the sim world's latencies
   absl::Duration time_limit = absl::Minutes(10);
   // Whether the invariant oracle judges the run (sim only).
   bool invariants = true;

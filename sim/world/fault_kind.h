@@ -5,6 +5,7 @@
 #ifndef PROCTOR_SIM_WORLD_FAULT_KIND_H_
 #define PROCTOR_SIM_WORLD_FAULT_KIND_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,6 +49,21 @@ enum class FaultKind : uint8_t {
 };
 
 inline constexpr size_t kFaultKindCount = 21;
+
+// kFailureReason's `a` in 0..9 writes VM-6's reason strings in this order
+// (10..19: the same with a trailing newline; see world_vms.cc for the rest).
+inline constexpr std::array<absl::string_view, 10> kFailureReasonStrings = {
+    "PVM_FIRMWARE_PUBLIC_KEY_MISMATCH",
+    "PVM_FIRMWARE_INSTANCE_IMAGE_CHANGED",
+    "BOOTLOADER_PUBLIC_KEY_MISMATCH",
+    "BOOTLOADER_INSTANCE_IMAGE_CHANGED",
+    "MICRODROID_FAILED_TO_CONNECT_TO_VIRTUALIZATION_SERVICE",
+    "MICRODROID_PAYLOAD_HAS_CHANGED",
+    "MICRODROID_PAYLOAD_VERIFICATION_FAILED",
+    "MICRODROID_INVALID_PAYLOAD_CONFIG",
+    "MICRODROID_UNKNOWN_RUNTIME_ERROR",
+    "HANGUP",
+};
 
 // What a fault's `target` names.
 enum class FaultTarget : uint8_t {

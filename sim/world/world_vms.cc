@@ -35,18 +35,7 @@ enum GuestStep : uint64_t {
 };
 
 // VM-6: the only strings a guest may write to name a reason.
-constexpr std::array<absl::string_view, 10> kFailureReasons = {
-    "PVM_FIRMWARE_PUBLIC_KEY_MISMATCH",
-    "PVM_FIRMWARE_INSTANCE_IMAGE_CHANGED",
-    "BOOTLOADER_PUBLIC_KEY_MISMATCH",
-    "BOOTLOADER_INSTANCE_IMAGE_CHANGED",
-    "MICRODROID_FAILED_TO_CONNECT_TO_VIRTUALIZATION_SERVICE",
-    "MICRODROID_PAYLOAD_HAS_CHANGED",
-    "MICRODROID_PAYLOAD_VERIFICATION_FAILED",
-    "MICRODROID_INVALID_PAYLOAD_CONFIG",
-    "MICRODROID_UNKNOWN_RUNTIME_ERROR",
-    "HANGUP",
-};
+constexpr const auto& kFailureReasons = kFailureReasonStrings;
 
 // What a guest writes on its failure channel for failure_reason's variant:
 // each reason exactly, each with one trailing newline, and look-alikes that
@@ -331,9 +320,9 @@ void WorldState::BootGuest(VmSim& vm) {
   };
   const ScriptedGuest* guest = ScriptGuestOf(vm);
   const int64_t started =
-      guest != nullptr ? std::max<int64_t>(
-                             absl::ToInt64Nanoseconds(guest->started_after), 0)
-                       : r.Between(100 * kMs, 2 * kSec);
+      guest != nullptr
+          ? std::max<int64_t>(absl::ToInt64Nanoseconds(guest->started_after), 0)
+          : r.Between(100 * kMs, 2 * kSec);
   bool hangs = false;
   if (script == 0 && guest != nullptr) {
     // A scripted guest lives as its scenario says.
@@ -344,8 +333,8 @@ void WorldState::BootGuest(VmSim& vm) {
     report(ready, PayloadState::kReady);
     if (guest->finish_after.has_value()) {
       const int64_t finished =
-          ready + std::max<int64_t>(
-                      absl::ToInt64Nanoseconds(*guest->finish_after), 0);
+          ready +
+          std::max<int64_t>(absl::ToInt64Nanoseconds(*guest->finish_after), 0);
       report(finished, PayloadState::kFinished);
       exit_at(finished + 1 * kMs, ExitStatus::Exited(guest->exit_code));
     }
