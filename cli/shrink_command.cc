@@ -21,7 +21,8 @@ namespace proctor::cli {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: proctor shrink TRACE [--out FILE] [--max-runs N] [--json]\n"
+    "usage: proctor shrink TRACE [--out FILE] [--max-runs N] [--generated]\n"
+    "                      [--json]\n"
     "\n"
     "Takes the trace of a failing run (proctor sim --trace-dir, or proctor\n"
     "run --trace) and minimises it by delta debugging: fewer faults, fewer\n"
@@ -31,6 +32,9 @@ constexpr char kUsage[] =
     "\n"
     "  --out FILE     where the scenario goes (default: stdout)\n"
     "  --max-runs N   the most candidate runs (default 4000)\n"
+    "  --generated    keep a `proctor sim` failure as a generated workload;\n"
+    "                 by default it is told as explicit steps when those\n"
+    "                 still fail the same way\n"
     "  --json         print a JSON summary as the last line of stdout\n"
     "                 (needs --out)\n"
     "\n"
@@ -58,6 +62,7 @@ int ShrinkCommand(std::span<char* const> argv) {
     return kExitOk;
   }
   const bool json = args.Flag("json");
+  const bool keep_generated = args.Flag("generated");
   auto out_path = args.Value("out");
   auto max_runs = args.Number("max-runs", 10'000'000);
   // Taken before CheckAllConsumed, which counts what is left as unknown.
@@ -82,6 +87,7 @@ int ShrinkCommand(std::span<char* const> argv) {
 
   scenario::ShrinkOptions options;
   if (*max_runs) options.max_runs = **max_runs;
+  options.explicit_steps = !keep_generated;
   const bool tty = isatty(STDERR_FILENO) != 0;
   if (tty) {
     options.progress = [](size_t runs, size_t size) {
@@ -149,6 +155,7 @@ int ShrinkCommand(std::span<char* const> argv) {
         {"size_after", result->size_after},
         {"faults", result->scenario.faults.size()},
         {"steps", result->scenario.steps.size()},
+        {"explicit_steps", result->explicit_steps},
         {"yaml_lines", std::count(yaml.begin(), yaml.end(), '\n')},
         {"reproduce", reproduce},
     };

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "scenarios/runner/runner.h"
+#include "scenarios/shrink/explicit.h"
 #include "sim/trace/json_codec.h"
 #include "sim/world/fault_kind.h"
 
@@ -473,6 +474,20 @@ absl::StatusOr<ShrinkResult> Shrink(const FailingRun& run,
                              ? ShrinkGenerated(best, tester)
                              : ShrinkScript(best, tester);
     if (!changed) break;
+  }
+  // A generated workload's steps are implicit in its seed; told as explicit
+  // steps they can be shrunk one by one, if the script still fails.
+  if (best.generated.has_value() && options.explicit_steps &&
+      !tester.exhausted()) {
+    absl::StatusOr<Scenario> script = ScriptOfGeneratedRun(best, run.mutant);
+    if (script.ok() && tester.Fails(*script)) {
+      Scenario explicit_best = *std::move(script);
+      for (int pass = 0; pass < 8 && !tester.exhausted(); ++pass) {
+        if (!ShrinkScript(explicit_best, tester)) break;
+      }
+      best = std::move(explicit_best);
+      result.explicit_steps = true;
+    }
   }
   best.name = absl::StrCat(best.name, "-shrunk");
   best.rules = {

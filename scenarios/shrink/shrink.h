@@ -37,6 +37,9 @@ struct ShrinkOptions {
   size_t max_runs = 4000;
   // Called after every candidate run (for progress on a terminal).
   std::function<void(size_t runs, size_t size)> progress;
+  // After shrinking a generated workload, try to tell it as explicit steps
+  // (explicit.h) and shrink those; kept only if it still fails.
+  bool explicit_steps = true;
 };
 
 struct ShrinkResult {
@@ -48,6 +51,8 @@ struct ShrinkResult {
   size_t size_after = 0;
   // The last virtual time a step or fault happens at, before and after.
   absl::Duration last_time_before, last_time_after;
+  // The result is a generated workload told as explicit steps.
+  bool explicit_steps = false;
 };
 
 // Whether `scenario` fails with `rule` in sim under `mutant`.

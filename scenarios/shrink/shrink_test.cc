@@ -36,6 +36,10 @@ TEST(ShrinkTest, VM7_SimSeedShrinksToAFewFaultsAndStillFails) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_LT(r->size_after, r->size_before);
   EXPECT_LE(r->scenario.faults.size(), 3u);
+  // Told as explicit steps, a handful of them.
+  EXPECT_TRUE(r->explicit_steps);
+  EXPECT_FALSE(r->scenario.generated.has_value());
+  EXPECT_LE(r->scenario.steps.size(), 6u) << FormatScenario(r->scenario);
   EXPECT_EQ(r->scenario.rules, std::vector<std::string>{"VM-7"});
   EXPECT_TRUE(FailsWith(r->scenario, run.mutant, "VM-7"));
   // What is written is what fails.
@@ -95,6 +99,17 @@ TEST(ShrinkTest, VM5_ScriptDropsStepsAndObjectsThatDoNotMatter) {
   ASSERT_TRUE(reloaded.ok()) << reloaded.status() << "\n"
                              << FormatScenario(shrunk);
   EXPECT_TRUE(FailsWith(*reloaded, run.mutant, "VM-5"));
+}
+
+TEST(ShrinkTest, VM7_WithoutExplicitStepsTheGeneratedFormIsKept) {
+  const FailingRun run = SimSeed(7, Mutant::kOnDiedTwice, "VM-7");
+  ShrinkOptions options;
+  options.explicit_steps = false;
+  absl::StatusOr<ShrinkResult> r = Shrink(run, options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->explicit_steps);
+  ASSERT_TRUE(r->scenario.generated.has_value());
+  EXPECT_TRUE(FailsWith(r->scenario, run.mutant, "VM-7"));
 }
 
 TEST(ShrinkTest, RT1_PassingRunIsRefused) {
