@@ -280,6 +280,14 @@ TraceReader::LineResult TraceReader::ReadLine() {
           .IgnoreError();  // kept in error_
       return LineResult::kError;
     }
+    if (c == 0) {
+      // JSON text never holds a raw NUL, and the JSON parser would take it
+      // for the end of the line and ignore what follows.
+      Fail(absl::StrCat("expected JSON text, found a NUL byte at column ",
+                        line_.size() + 1))
+          .IgnoreError();  // kept in error_
+      return LineResult::kError;
+    }
     line_.push_back(Traits::to_char_type(c));
     c = buffer->sbumpc();
   }

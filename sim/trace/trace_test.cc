@@ -490,6 +490,14 @@ TEST(TraceTest, RejectsOverlongLines) {
                         "line 1, column 1048577"));
 }
 
+// Found by fuzz_trace_reader: the JSON parser stops at a NUL byte, so a
+// line with garbage after one was read as if the garbage were not there.
+TEST(TraceTest, RejectsANulByteInALine) {
+  const std::string text = WithLine(2, std::string("{\"seq\":1}\0}}}", 12));
+  EXPECT_EQ(ReadError(text),
+            "trace.jsonl:2: expected JSON text, found a NUL byte at column 10");
+}
+
 TEST(TraceTest, NamesTheTraceInErrors) {
   std::istringstream in("");
   TraceReader reader(&in, "runs/seed-17.jsonl");
