@@ -449,7 +449,9 @@ TEST(TraceTest, ReportsATruncatedTrace) {
 TEST(TraceTest, NeverCrashesOnGarbage) {
   EXPECT_EQ(ReadError(""),
             "trace.jsonl:1: expected the header line, found an empty file");
-  EXPECT_THAT(ReadError(std::string("\x00\xff\xfe\x01garbage\n\x80", 13)),
+  EXPECT_EQ(ReadError(std::string("\x00\xff\xfe\x01garbage\n\x80", 13)),
+            "trace.jsonl:1: expected JSON text, found a NUL byte at column 1");
+  EXPECT_THAT(ReadError(std::string("\xff\xfe\x01garbage\n\x80", 12)),
               HasSubstr("trace.jsonl:1: expected a JSON object, found invalid "
                         "JSON"));
   EXPECT_THAT(ReadError("{\"format\":\"proctor-tr"),
