@@ -577,13 +577,13 @@ void WorldState::OnFault(uint32_t index) {
       return;
     case FaultTarget::kAny:
       delays_.push_back(ActiveDelay{
-          index, f.target, std::max<int64_t>(f.a, 0) * kMs,
-          Instant::FromNanos(now_.ns + std::max<int64_t>(f.b, 0) * kMs)});
+          index, f.target, FaultMsToNs(f.a, 0),
+          Instant::FromNanos(now_.ns + FaultMsToNs(f.b, 0))});
       return;
     case FaultTarget::kHandleSource:
       if (f.target >= 1 && f.target <= handles_.size()) {
         AssertHandle(static_cast<uint32_t>(f.target - 1), kSignalUser0,
-                     std::max<int64_t>(f.b, 1) * kMs, index + 1);
+                     FaultMsToNs(f.b, 1), index + 1);
       }
       return;
   }

@@ -178,20 +178,24 @@ void WorldState::ScheduleClientOps(ContainerSim& c) {
     static constexpr int kSignals[] = {kSigTerm, kSigTerm, kSigTerm, kSigTerm,
                                        kSigKill, kSigKill, kSigKill, kSigUsr1,
                                        kSigUsr1, 0};
-    ScheduleContainerStep(
-        c, r.Between(1 * kSec, 10 * kSec),
-        Step(kKill, static_cast<uint64_t>(kSignals[r.Below(10)])));
+    // Draws in a fixed order (an argument list's is unspecified).
+    const int signal = kSignals[r.Below(10)];
+    const int64_t delay = r.Between(1 * kSec, 10 * kSec);
+    ScheduleContainerStep(c, delay,
+                          Step(kKill, static_cast<uint64_t>(signal)));
   }
   const int64_t copies = r.Between(0, 3);
   for (int64_t i = 0; i < copies; ++i) {
     const uint64_t path = r.Below(GuestPaths().size());
-    ScheduleContainerStep(c, r.Between(0, 5 * kSec),
-                          Step(kCopy, path + (r.Chance(500'000) ? 100 : 0)));
+    const bool out = r.Chance(500'000);
+    const int64_t delay = r.Between(0, 5 * kSec);
+    ScheduleContainerStep(c, delay, Step(kCopy, path + (out ? 100 : 0)));
   }
   const int64_t attaches = r.Between(0, 2);
   for (int64_t i = 0; i < attaches; ++i) {
-    ScheduleContainerStep(c, r.Between(0, 5 * kSec),
-                          Step(kAttach, r.Between(0, 30)));
+    const int64_t slot = r.Between(0, 30);
+    const int64_t delay = r.Between(0, 5 * kSec);
+    ScheduleContainerStep(c, delay, Step(kAttach, slot));
   }
   if (r.Chance(50'000)) {
     ScheduleContainerStep(c, r.Between(0, 2 * kSec), Step(kUninstallEarly));
@@ -330,8 +334,9 @@ void WorldState::IgnoreSigterm(ContainerSim& c, uint32_t fault) {
   // Such a process is a daemon that runs until stopped; its client stops
   // it (CN-4: SIGKILL after the grace).
   if (c.rng.Chance(900'000)) {
-    ScheduleContainerStep(c, c.rng.Between(500 * kMs, 8 * kSec),
-                          Step(kStop, 2 + c.rng.Between(100, 5'000)));
+    const int64_t grace_ms = c.rng.Between(100, 5'000);
+    const int64_t delay = c.rng.Between(500 * kMs, 8 * kSec);
+    ScheduleContainerStep(c, delay, Step(kStop, 2 + grace_ms));
   }
 }
 
@@ -391,7 +396,7 @@ void WorldState::Execute(action::ConnectAgent& a) {
       if (const uint32_t f =
               TakeArmed(c->armed, FaultKind::kAgentNeverAccepts)) {
         c->agent_refuse_until = Instant::FromNanos(
-            now_.ns + std::max<int64_t>(FaultAt(f).a, 1) * kMs);
+            now_.ns + FaultMsToNs(FaultAt(f).a, 1));
         c->agent_never_fault = f;
       }
     }

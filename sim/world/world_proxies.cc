@@ -129,7 +129,7 @@ void WorldState::ApplyProxyFault(ProxySim& p, uint32_t index) {
     case FaultKind::kRemoteBurstThenClose: {
       if (!p.remote_open) return;
       Fire(index);
-      const int64_t burst = std::max<int64_t>(f.a, 0);
+      const int64_t burst = std::clamp<int64_t>(f.a, 0, kMaxFaultBurst);
       for (int64_t i = 0; i < burst; ++i) {
         PeerWrites(p, kRemoteSide, MessageSize(p.rng));
       }

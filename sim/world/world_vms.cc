@@ -352,7 +352,7 @@ void WorldState::BootGuest(VmSim& vm) {
         hangs = true;
         break;
       case FaultKind::kGuestSlowStart:
-        normal_from(std::max<int64_t>(f.a, 1) * kMs);
+        normal_from(FaultMsToNs(f.a, 1));
         break;
       case FaultKind::kGuestPanic: {
         report(started, PayloadState::kStarted);

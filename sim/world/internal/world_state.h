@@ -10,6 +10,7 @@
 #ifndef PROCTOR_SIM_WORLD_INTERNAL_WORLD_STATE_H_
 #define PROCTOR_SIM_WORLD_INTERNAL_WORLD_STATE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,14 @@ namespace proctor::sim::world_internal {
 inline constexpr size_t kMaxPendingRequests = 1 << 20;
 // Distinct timer ids the SUT may arm over a run.
 inline constexpr size_t kMaxTimers = 1 << 20;
+// A fault parameter in milliseconds is clamped to [min_ms, one day], so that
+// a loaded plan or scenario with a huge one cannot overflow virtual time.
+inline constexpr int64_t kMaxFaultMs = int64_t{24} * 3600 * 1000;
+inline int64_t FaultMsToNs(int64_t ms, int64_t min_ms) {
+  return std::clamp<int64_t>(ms, min_ms, kMaxFaultMs) * 1'000'000;
+}
+// The most messages one remote_burst_then_close writes.
+inline constexpr int64_t kMaxFaultBurst = 10'000;
 
 enum class EventKind : uint8_t {
   kDeliver,           // arg: input slot
