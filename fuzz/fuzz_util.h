@@ -38,8 +38,7 @@ inline std::string Shown(absl::string_view bytes, size_t max = 200) {
 
 class ByteReader {
  public:
-  ByteReader(const uint8_t* data, size_t size)
-      : data_(data), size_(size) {}
+  ByteReader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
 
   size_t remaining() const { return size_ - pos_; }
   bool empty() const { return pos_ == size_; }
