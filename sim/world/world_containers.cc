@@ -478,10 +478,12 @@ void WorldState::OnProcessStarted(ContainerSim& c, uint32_t gen) {
   if (r.Chance(700'000)) {
     // The process ends on its own after 1..20 s.
     static constexpr int kCodes[] = {0, 0, 0, 0, 0, 1, 1, 7, 7, 2, 127, 255};
-    ScheduleAfter(r.Between(1 * kSec, 20 * kSec),
-                  Event{EventKind::kProcessExit, index, gen,
-                        PackExit(ExitStatus::Exited(kCodes[r.Below(12)]), 0) |
-                            kNaturalExit});
+    // Draws in a fixed order (an argument list's is unspecified).
+    const int code = kCodes[r.Below(12)];
+    const int64_t after = r.Between(1 * kSec, 20 * kSec);
+    ScheduleAfter(after, Event{EventKind::kProcessExit, index, gen,
+                               PackExit(ExitStatus::Exited(code), 0) |
+                                   kNaturalExit});
   }
   if (r.Chance(200'000)) {
     // CN-1: an ordinary memory event while it runs.
