@@ -481,6 +481,11 @@ class Parser {
   bool OpUnsubscribe(const Val& v, sim::ScriptOp* op);
   bool OpShutdown(const Val& v, sim::ScriptOp* op);
   bool OpGuest(const Val& v, sim::ScriptOp* op);
+  // The common part of `process`, `agent` and `boot`: a map of
+  // `container` and exactly one of `behaviours`; `x` targets the container.
+  bool ContainerBehaviour(const Val& v, absl::string_view name, Keys behaviours,
+                          Fields* f, const Entry** b,
+                          sim::script_op::InjectFault* x);
   bool OpProcess(const Val& v, sim::ScriptOp* op);
   bool OpAgent(const Val& v, sim::ScriptOp* op);
   bool OpBoot(const Val& v, sim::ScriptOp* op);
@@ -1754,22 +1759,29 @@ bool Parser::OpGuest(const Val& v, sim::ScriptOp* op) {
   return true;
 }
 
-bool Parser::OpProcess(const Val& v, sim::ScriptOp* op) {
-  constexpr absl::string_view kWhat = "in 'process'";
+bool Parser::ContainerBehaviour(const Val& v, absl::string_view name,
+                                Keys behaviours, Fields* f, const Entry** b,
+                                sim::script_op::InjectFault* x) {
+  const std::string what = absl::StrCat("in '", name, "'");
   std::vector<absl::string_view> keys = {"container"};
-  keys.insert(keys.end(), std::begin(kProcessBehaviours),
-              std::end(kProcessBehaviours));
-  Fields f;
+  keys.insert(keys.end(), behaviours.begin(), behaviours.end());
   const Entry* c = nullptr;
-  const Entry* b = nullptr;
   ContainerId id;
-  if (!ReadMap(v, kWhat, keys, &f) || !Require(f, "container", kWhat, &c) ||
+  if (!ReadMap(v, what, keys, f) || !Require(*f, "container", what, &c) ||
       !ContainerRef(c->value, &id) ||
-      !OneOf(f, kProcessBehaviours, "'process'", "behaviour", &b)) {
+      !OneOf(*f, behaviours, absl::StrCat("'", name, "'"), "behaviour", b)) {
     return false;
   }
+  x->target = id.value;
+  return true;
+}
+
+bool Parser::OpProcess(const Val& v, sim::ScriptOp* op) {
+  Fields f;
+  const Entry* b = nullptr;
   sim::script_op::InjectFault x;
-  x.target = id.value;
+  if (!ContainerBehaviour(v, "process", kProcessBehaviours, &f, &b, &x))
+    return false;
   bool ok = true;
   if (b->key == "ignores_sigterm") {
     x.kind = sim::FaultKind::kContainerIgnoresSigterm;
@@ -1787,21 +1799,11 @@ bool Parser::OpProcess(const Val& v, sim::ScriptOp* op) {
 }
 
 bool Parser::OpAgent(const Val& v, sim::ScriptOp* op) {
-  constexpr absl::string_view kWhat = "in 'agent'";
-  std::vector<absl::string_view> keys = {"container"};
-  keys.insert(keys.end(), std::begin(kAgentBehaviours),
-              std::end(kAgentBehaviours));
   Fields f;
-  const Entry* c = nullptr;
   const Entry* b = nullptr;
-  ContainerId id;
-  if (!ReadMap(v, kWhat, keys, &f) || !Require(f, "container", kWhat, &c) ||
-      !ContainerRef(c->value, &id) ||
-      !OneOf(f, kAgentBehaviours, "'agent'", "behaviour", &b)) {
-    return false;
-  }
   sim::script_op::InjectFault x;
-  x.target = id.value;
+  if (!ContainerBehaviour(v, "agent", kAgentBehaviours, &f, &b, &x))
+    return false;
   bool ok = true;
   if (b->key == "refuses") {
     x.kind = sim::FaultKind::kAgentRefuses;
@@ -1816,21 +1818,10 @@ bool Parser::OpAgent(const Val& v, sim::ScriptOp* op) {
 }
 
 bool Parser::OpBoot(const Val& v, sim::ScriptOp* op) {
-  constexpr absl::string_view kWhat = "in 'boot'";
-  std::vector<absl::string_view> keys = {"container"};
-  keys.insert(keys.end(), std::begin(kBootBehaviours),
-              std::end(kBootBehaviours));
   Fields f;
-  const Entry* c = nullptr;
   const Entry* b = nullptr;
-  ContainerId id;
-  if (!ReadMap(v, kWhat, keys, &f) || !Require(f, "container", kWhat, &c) ||
-      !ContainerRef(c->value, &id) ||
-      !OneOf(f, kBootBehaviours, "'boot'", "behaviour", &b)) {
-    return false;
-  }
   sim::script_op::InjectFault x;
-  x.target = id.value;
+  if (!ContainerBehaviour(v, "boot", kBootBehaviours, &f, &b, &x)) return false;
   bool ok = true;
   if (b->key == "transient_errors") {
     x.kind = sim::FaultKind::kBootTransientError;
