@@ -99,9 +99,9 @@ uint64_t SeedOfText(absl::string_view text) {
 // each parameter a kind uses there. The oracle's liveness checks after the
 // fault window (the final suspend is not refused, everything finishes)
 // assume that the faults' effects have worn off by then, which the
-// generator's ranges guarantee and larger values do not: twelve stacked
-// completion delays push proxy traffic past the final suspend, which the
-// runtime then rightly refuses (fuzz/findings/world-stacked-delays-pw3.*).
+// generator's ranges guarantee and larger values do not: a guest that starts
+// after a day, or an agent that accepts nothing for a day, is still at it when
+// the run is judged.
 struct ParameterRange {
   bool used = false;
   int64_t min = 0;

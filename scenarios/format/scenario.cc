@@ -294,18 +294,46 @@ constexpr absl::string_view kAgentBehaviours[] = {"refuses", "never_accepts"};
 constexpr absl::string_view kBootBehaviours[] = {"transient_errors",
                                                  "permanent_error"};
 
-// Where each document of a stream starts; the parser's other events are
-// not needed to count documents.
+// Whether the quoted scalar that starts at `pos` is closed before the end of
+// the text. yaml-cpp takes a quote the file ends inside as closed there
+// (`'abc` at the end reads as "abc "), and the loader is meant to be strict.
+bool QuoteClosed(absl::string_view text, size_t pos) {
+  if (pos >= text.size()) return true;
+  const char quote = text[pos];
+  if (quote != '\'' && quote != '"') return true;
+  for (size_t i = pos + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside single quotes
+      } else {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// The first pass over the text: where documents start, and the first quoted
+// scalar that is never closed.
 class DocumentStarts : public YAML::EventHandler {
  public:
+  explicit DocumentStarts(absl::string_view text) : text_(text) {}
+
   void OnDocumentStart(const YAML::Mark& mark) override {
     marks.push_back(mark);
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
+                const std::string&) override {
+    if (tag == "!" && !unterminated && mark.pos >= 0 &&
+        !QuoteClosed(text_, static_cast<size_t>(mark.pos))) {
+      unterminated = mark;
+    }
+  }
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
@@ -314,6 +342,10 @@ class DocumentStarts : public YAML::EventHandler {
   void OnMapEnd() override {}
 
   std::vector<YAML::Mark> marks;
+  std::optional<YAML::Mark> unterminated;
+
+ private:
+  absl::string_view text_;
 };
 
 class Parser;
@@ -1229,6 +1261,15 @@ bool Parser::ToJson(const Val& v, size_t depth, json* out) {
       std::string name;
       if (!Text(key, "a field name", &name)) return false;
       if (!IsValidUtf8(name)) return Expected(key, "UTF-8 text");
+      // Event fields have short names; the bound also keeps every name one
+      // that FormatScenario can write as a flow key and yaml-cpp reads back
+      // (it reads no implicit key past 1024 characters).
+      if (name.size() > kMaxNameBytes) {
+        return Fail(
+            key.mark,
+            absl::StrCat("a field name in 'where' is ", name.size(),
+                         " bytes long; expected at most ", kMaxNameBytes));
+      }
       if (!seen.insert(name).second) {
         return Fail(key.mark, absl::StrCat("duplicate key ", ShowText(name),
                                            " in 'where'"));
@@ -2159,9 +2200,15 @@ absl::StatusOr<Scenario> Parser::Parse(absl::string_view yaml) {
     // and a second one that starts where the first did is that token.
     std::istringstream stream(text);
     YAML::Parser parser(stream);
-    DocumentStarts starts;
-    if (parser.HandleNextDocument(starts) &&
-        parser.HandleNextDocument(starts)) {
+    DocumentStarts starts(text);
+    const bool one = parser.HandleNextDocument(starts);
+    if (starts.unterminated) {
+      Fail(*starts.unterminated,
+           "invalid YAML: a quoted string is never closed (the file ends "
+           "inside it)");
+      return error_;
+    }
+    if (one && parser.HandleNextDocument(starts)) {
       const YAML::Mark first = starts.marks[0];
       const YAML::Mark second = starts.marks[1];
       if (second.pos <= first.pos) {

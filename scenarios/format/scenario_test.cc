@@ -975,6 +975,17 @@ TEST(ScenarioFormatTest, BoundsAreEnforced) {
                                "    where: &w {a: *w}\n")),
             "x.yaml:15:12: 'where' is nested deeper than 16 levels");
 
+  // Field names are short, so that FormatScenario can write every one back
+  // as a flow key (yaml-cpp reads none past 1024 characters).
+  const auto keyed = [](size_t bytes) {
+    return absl::StrCat(kBase, "expect:\n  - event: on_died\n    where:\n",
+                        "      ? ", std::string(bytes, 'k'), "\n      : 1\n");
+  };
+  EXPECT_TRUE(Parse(keyed(128)).ok());
+  EXPECT_EQ(Error(keyed(2000)),
+            "x.yaml:16:9: a field name in 'where' is 2000 bytes long; "
+            "expected at most 128");
+
   // Aliases that expand a small file into a huge one.
   std::string laughs = absl::StrCat(kBase, "expect:\n  - event: on_died\n",
                                     "    where:\n      l0: &l0 \"",
@@ -993,6 +1004,28 @@ TEST(ScenarioFormatTest, BoundsAreEnforced) {
   EXPECT_EQ(Error(big),
             "x.yaml: the file is 1048577 bytes; a scenario may have at most "
             "1048576");
+}
+
+// yaml-cpp takes a quoted string that the file ends inside as closed there.
+TEST(ScenarioFormatTest, RefusesAQuoteNeverClosed) {
+  EXPECT_EQ(Error("name: 'abc\n"),
+            "x.yaml:1:7: invalid YAML: a quoted string is never closed (the "
+            "file ends inside it)");
+  EXPECT_EQ(
+      Error("name: t\nrules: [VM-5]\nworlds: [sim]\ndescription: \"a\\\"b\n"),
+      "x.yaml:4:14: invalid YAML: a quoted string is never closed (the "
+      "file ends inside it)");
+  EXPECT_EQ(
+      Error("name: t\nrules: [VM-5]\nworlds: [sim]\ndescription: 'it''\n"),
+      "x.yaml:4:14: invalid YAML: a quoted string is never closed (the "
+      "file ends inside it)");
+  // Closed quotes, with the escapes of each style inside.
+  EXPECT_TRUE(
+      Parse("name: t\nrules: [VM-5]\nworlds: [sim]\ndescription: 'it''s'\n")
+          .ok());
+  EXPECT_TRUE(Parse("name: t\nrules: [VM-5]\nworlds: [sim]\n"
+                    "description: \"say \\\"hi\\\"\"\n")
+                  .ok());
 }
 
 TEST(ScenarioFormatTest, LoadScenarioFileReadsAndBoundsTheFile) {

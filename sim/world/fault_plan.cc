@@ -341,7 +341,7 @@ Fault MakeFault(FaultKind kind, const WorkloadShape& shape, Prng& rng,
       f.b = rng.Between(0, 1);
       break;
     case FaultKind::kCompletionDelay:
-      f.a = rng.Between(1, 2'000);
+      f.a = rng.Between(1, kMaxCompletionDelayMs);
       f.b = rng.Between(1'000, 15'000);
       break;
     case FaultKind::kCgroupMemoryPressure:

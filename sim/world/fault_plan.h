@@ -27,6 +27,9 @@ namespace proctor::sim {
 
 // The most faults one plan may hold (a parsed plan beyond it is refused).
 inline constexpr size_t kMaxPlanFaults = 65536;
+// The longest delay one completion_delay fault gives (its `a`, in ms). Faults
+// that overlap do not delay a completion by more than this in total.
+inline constexpr int64_t kMaxCompletionDelayMs = 2'000;
 
 struct Fault {
   Instant at;
