@@ -1,6 +1,8 @@
 // `proctor run`: runs scenario files in a world, checks their expectations
 // and reports the results for people (one block per scenario), for CI
 // systems (JUnit XML, TAP 13) and for scripts (--json).
+#include <signal.h>
+
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include "nlohmann/json.hpp"
 #include "scenarios/format/scenario.h"
 #include "scenarios/report/report.h"
+#include "scenarios/runner/process_runner.h"
 #include "scenarios/runner/runner.h"
 
 namespace proctor::cli {
@@ -32,15 +35,18 @@ using scenario::ScenarioResult;
 using scenario::WorldKind;
 
 constexpr char kUsage[] =
-    "usage: proctor run FILE... [--world sim] [--mutant NAME] [--jobs N]\n"
+    "usage: proctor run FILE... [--world sim|process] [--mutant NAME] [--jobs "
+    "N]\n"
     "                   [--junit FILE] [--tap] [--trace PATH] [--json]\n"
     "\n"
     "Runs scenario files (docs/scenario-format.md) and checks their\n"
     "expectations; in sim the invariant oracle also judges every rule.\n"
     "\n"
-    "  --world W       sim (the deterministic simulator; default). The real\n"
-    "                  worlds process, qemu, libvirt and runc are not in this\n"
-    "                  build yet.\n"
+    "  --world W       sim (the deterministic simulator; default) or process\n"
+    "                  (real socket pairs, shared-memory counters and "
+    "container\n"
+    "                  processes on the real clock; docs/host.md). qemu,\n"
+    "                  libvirt and runc are not in this build yet.\n"
     "  --mutant NAME   run against a mutant of the reference runtime\n"
     "  --jobs N        run N scenarios at once (default 1)\n"
     "  --junit FILE    write a JUnit XML report (GitHub, GitLab, Jenkins)\n"
@@ -53,6 +59,13 @@ constexpr char kUsage[] =
     "A scenario that does not list the world is skipped. Exit codes: 0 all\n"
     "run scenarios passed, 1 a scenario failed (each printed with the\n"
     "command that reproduces it), 2 usage error or a malformed scenario.\n";
+
+// Set from the SIGINT/SIGTERM handler while real worlds run, so that their
+// processes are killed and reaped and the results so far are reported; a
+// signal handler can only reach static storage.
+std::atomic<bool> interrupted{false};
+
+void OnInterrupt(int) { interrupted.store(true); }
 
 int Usage(absl::string_view message) {
   std::fprintf(stderr, "proctor run: %s\nRun 'proctor run --help' for usage.\n",
@@ -87,9 +100,11 @@ std::string Describe(const Scenario& s, const Outcome& o, WorldKind world,
   }
   const ScenarioResult& r = o.result;
   std::string out =
-      absl::StrFormat("%s  %s  (%s, %d events, %s virtual, %.3fs)\n",
+      absl::StrFormat("%s  %s  (%s, %d events, %s %s, %.3fs)\n",
                       r.passed() ? "PASS" : "FAIL", s.name, s.file, r.events,
-                      FormatInstant(r.end), r.wall_s);
+                      FormatInstant(r.end),
+                      world == WorldKind::kSim ? "virtual" : "on the clock",
+                      r.wall_s);
   if (r.passed()) return out;
   if (!r.error.ok()) {
     absl::StrAppend(&out, "  error:     ", r.error.message(), "\n");
@@ -170,10 +185,11 @@ int RunCommand(std::span<char* const> argv) {
     }
     world = *w;
   }
-  if (world != WorldKind::kSim) {
+  if (world != WorldKind::kSim && world != WorldKind::kProcess) {
     std::fprintf(stderr,
                  "proctor run: the %s world is not available in this build "
-                 "yet; only --world sim runs scenarios (docs/cli.md)\n",
+                 "yet; --world sim and --world process run scenarios "
+                 "(docs/cli.md)\n",
                  std::string(scenario::WorldKindName(world)).c_str());
     return kExitUsage;
   }
@@ -186,6 +202,13 @@ int RunCommand(std::span<char* const> argv) {
     }
   }
   const uint64_t jobs = std::max<uint64_t>(jobs_flag->value_or(1), 1);
+  if (world != WorldKind::kSim) {
+    struct sigaction action {};
+    action.sa_handler = OnInterrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+  }
 
   // Every file must load before anything runs: a malformed scenario is an
   // input error, not a failed check.
@@ -255,7 +278,14 @@ int RunCommand(std::span<char* const> argv) {
           o.trace_path = trace_paths[i];
         }
       }
-      o.result = scenario::RunInSim(s, options);
+      if (world == WorldKind::kProcess) {
+        scenario::ProcessRunOptions process_options;
+        process_options.run = options;
+        process_options.interrupted = &interrupted;
+        o.result = scenario::RunInProcess(s, process_options);
+      } else {
+        o.result = scenario::RunInSim(s, options);
+      }
     }
   };
   std::vector<std::thread> threads;

@@ -86,8 +86,11 @@ std::string Seen(const EventPattern& pattern,
 }
 
 void CheckEvent(const Expectation& x, std::span<const LoggedEvent> events,
-                std::vector<Finding>& out) {
-  const std::optional<Bounds> bounds = BoundsOf(x.window, events);
+                absl::Duration slack, std::vector<Finding>& out) {
+  std::optional<Bounds> bounds = BoundsOf(x.window, events);
+  if (bounds.has_value() && bounds->until.ns != INT64_MAX) {
+    bounds->until = bounds->until + slack;
+  }
   std::string expected =
       absl::StrCat(DescribePattern(x.pattern), " ", DescribeWindow(x.window));
   if (x.count.has_value()) {
@@ -224,12 +227,13 @@ FinalState FinalStateOf(std::span<const LoggedEvent> events) {
 }
 
 std::vector<Finding> CheckExpectations(const Scenario& scenario,
-                                       std::span<const LoggedEvent> events) {
+                                       std::span<const LoggedEvent> events,
+                                       absl::Duration slack) {
   std::vector<Finding> out;
   for (const Expectation& x : scenario.expect) {
     switch (x.kind) {
       case Expectation::Kind::kEvent:
-        CheckEvent(x, events, out);
+        CheckEvent(x, events, slack, out);
         break;
       case Expectation::Kind::kNever:
         CheckNever(x, events, out);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "runtime/model/time.h"
 #include "scenarios/format/scenario.h"
 #include "scenarios/runner/event_log.h"
@@ -28,8 +29,13 @@ struct Finding {
 // The state the run ended in, read from its events.
 FinalState FinalStateOf(std::span<const LoggedEvent> events);
 
-std::vector<Finding> CheckExpectations(const Scenario& scenario,
-                                       std::span<const LoggedEvent> events);
+// `slack` widens the end of every window an event must fall in: in a real
+// world an event comes a little after its cause, where the simulator's
+// latencies are exact. Windows of events that must never happen are not
+// widened (a late event only leaves them).
+std::vector<Finding> CheckExpectations(
+    const Scenario& scenario, std::span<const LoggedEvent> events,
+    absl::Duration slack = absl::ZeroDuration());
 
 }  // namespace proctor::scenario
 

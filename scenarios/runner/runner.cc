@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "scenarios/runner/internal/judging.h"
+#include "scenarios/runner/internal/step_driver.h"
 #include "sim/campaign/campaign.h"
 #include "sim/oracle/oracle.h"
 #include "sim/sut.h"
@@ -130,37 +132,11 @@ ScenarioResult RunInSim(const Scenario& scenario, const RunOptions& options) {
   if (scenario.invariants) world.AddObserver(&oracle);
   world.AddObserver(&log);
 
-  // Steps at a time are queued now, in file order; steps after an event
-  // are queued when their event is logged.
-  absl::Status script_error;
-  std::vector<const Step*> waiting;
-  if (!scenario.generated.has_value()) {
-    for (const Step& step : scenario.steps) {
-      if (step.when.after.has_value()) {
-        waiting.push_back(&step);
-      } else {
-        absl::Status s = world.ScheduleScript(
-            Instant{} + step.when.at.value_or(absl::ZeroDuration()), step.op);
-        if (!s.ok() && script_error.ok()) script_error = s;
-      }
-    }
-  }
-  log.set_listener([&](const LoggedEvent& e) {
-    for (auto it = waiting.begin(); it != waiting.end();) {
-      if (Matches(*(*it)->when.after, e)) {
-        absl::Status s =
-            world.ScheduleScript(e.at + (*it)->when.delay, (*it)->op);
-        if (!s.ok() && script_error.ok()) script_error = s;
-        it = waiting.erase(it);
-      } else {
-        ++it;
-      }
-    }
-  });
+  internal::StepDriver steps(scenario, world, log);
 
   const Instant limit = Instant{} + scenario.time_limit;
   bool out_of_time = false;
-  absl::Status status = script_error;
+  absl::Status status = steps.error();
   if (status.ok()) {
     status = world.Run([&] {
       if (world.now() > limit) {
@@ -169,10 +145,10 @@ ScenarioResult RunInSim(const Scenario& scenario, const RunOptions& options) {
       }
       // A broken rule does not stop the run: the expectations are judged
       // on all of it (the oracle itself stops judging at its first find).
-      return log.overflowed() || !script_error.ok();
+      return log.overflowed() || !steps.error().ok();
     });
   }
-  if (status.ok()) status = script_error;
+  if (status.ok()) status = steps.error();
   if (status.ok() && log.overflowed()) {
     status = absl::ResourceExhaustedError(
         absl::StrCat("more than ", EventLog::kMaxEvents, " events"));
@@ -185,32 +161,10 @@ ScenarioResult RunInSim(const Scenario& scenario, const RunOptions& options) {
   }
   result.error = status;
   result.findings = CheckExpectations(scenario, log.events());
-  if (scenario.invariants) {
-    if (std::optional<sim::Violation> v = oracle.violation()) {
-      result.findings.push_back(
-          {v->rule,
-           absl::StrCat("the rules of docs/spec.md hold at every step"),
-           absl::StrCat(v->message, " (at ", FormatInstant(v->at), ", event ",
-                        v->seq, ")"),
-           {}});
-    }
-  }
+  if (scenario.invariants) internal::AddOracleFinding(oracle, result.findings);
   if (options.trace != nullptr) {
-    std::optional<sim::Violation> verdict;
-    if (!result.findings.empty()) {
-      const Finding& f = result.findings.front();
-      verdict = sim::Violation{
-          f.rule.empty() ? "EXPECT" : f.rule,
-          absl::StrCat("expected ", f.expected, "; seen ", f.seen),
-          log.events().empty() ? 0 : log.events().back().seq, world.now()};
-    } else if (!status.ok()) {
-      verdict = sim::Violation{"SIM", std::string(status.message()),
-                               world.stats().events, world.now()};
-    }
-    trace.Finish(verdict);
-    if (!trace.ok() && result.error.ok()) {
-      result.error = absl::DataLossError("writing the trace failed");
-    }
+    internal::FinishTrace(trace, log, "SIM", world.stats().events, world.now(),
+                          status, result.findings, result.error);
   }
   result.events = world.stats().events;
   result.end = world.now();

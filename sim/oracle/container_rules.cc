@@ -64,7 +64,7 @@ void ContainerRules::CheckGraceDeadlines() {
   if (grace_deadlines_.empty()) return;
   judge().Count(Rule::kCn4);
   const auto [deadline, id] = *grace_deadlines_.begin();
-  if (deadline >= now()) return;
+  if (deadline + judge().options().timer_slack >= now()) return;
   judge().Fail(Rule::kCn4,
                absl::StrCat("container ", id.value,
                             " was still running at "
@@ -368,7 +368,9 @@ void ContainerRules::OnSignal(const action::SignalContainer& signal) {
     wrong = absl::StrCat("after it exited at ", At(container->exited_at));
   } else if (!container->grace_deadline.has_value()) {
     wrong = "without a stop whose grace ran out";
-  } else if (*container->grace_deadline != now()) {
+  } else if (now() < *container->grace_deadline ||
+             now() > *container->grace_deadline +
+                         judge().options().timer_slack) {
     wrong =
         absl::StrCat("but its grace ends at ", At(*container->grace_deadline),
                      " (stop began at ", At(container->stop_began), ")");

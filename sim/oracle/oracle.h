@@ -22,6 +22,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "runtime/model/action.h"
 #include "runtime/model/input.h"
 #include "runtime/model/time.h"
@@ -38,6 +39,11 @@ struct OracleOptions {
   // VM-5: the default hangup timeout is 100 s instead of 10 s under nested
   // virtualization; set it to match the platform the runtime was given.
   bool nested_virtualization = false;
+  // How late after its deadline a timer may fire. 0 in the simulator,
+  // where timers fire exactly at their deadlines; a real world's timers fire
+  // a little later, so a SIGKILL at the end of a grace (CN-4) or a kill at a
+  // hangup deadline (VM-5) is judged on time up to this much after it.
+  absl::Duration timer_slack = absl::ZeroDuration();
 };
 
 // What the oracle looked at, so that a test can show that each rule was

@@ -98,7 +98,7 @@ void VmRules::CheckHangupDeadlines() {
   if (hangup_deadlines_.empty()) return;
   judge().Count(Rule::kVm5);
   const auto [deadline, cid] = *hangup_deadlines_.begin();
-  if (deadline >= now()) return;
+  if (deadline + judge().options().timer_slack >= now()) return;
   const Vm& vm = vms_.at(cid);
   judge().Fail(
       Rule::kVm5,
@@ -363,7 +363,8 @@ void VmRules::OnKillVmm(const action::KillVmm& kill) {
       wrong = absl::StrCat("its payload is ", PayloadStateName(vm->payload));
     } else if (!vm->hangup_deadline.has_value()) {
       wrong = "no hangup wait is on";
-    } else if (*vm->hangup_deadline != now()) {
+    } else if (now() < *vm->hangup_deadline ||
+               now() > *vm->hangup_deadline + judge().options().timer_slack) {
       wrong = absl::StrCat("the deadline is ", At(*vm->hangup_deadline),
                            " (spawned at ", At(vm->running_at), " + ",
                            absl::FormatDuration(vm->hangup_timeout), ")");
