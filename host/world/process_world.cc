@@ -108,6 +108,10 @@ struct ContainerWorld {
   bool ignore_sigterm_armed = false;
   bool crash_armed = false;
   uint32_t life = 0;  // processes started so far
+  bool ignores_sigterm = false;  // the running process said so
+  // Sent a signal that ends it (or told to crash): its exit is coming, so
+  // the run is not idle.
+  bool exit_expected = false;
   uint32_t sigterm_fault = 0;  // 1 + index of the fault to report on ack
 };
 
@@ -352,7 +356,10 @@ class ProcessWorldImpl {
     // Without a shutdown: idle when nothing is due.
     if (!timers_.empty()) return false;
     for (const ContainerWorld& c : containers_) {
-      if (c.running && c.behaviour.exit_after.has_value()) return false;
+      if (c.running &&
+          (c.behaviour.exit_after.has_value() || c.exit_expected)) {
+        return false;
+      }
     }
     for (const ProxyWorld& p : proxies_) {
       if (p.unhandled > 0 && !p.stalled) return false;
@@ -781,6 +788,7 @@ class ProcessWorldImpl {
     // A crash of a running process now; of the next one once it runs.
     if (c.running) {
       FireFault(index);
+      c.exit_expected = true;
       SendControl(c, kCrashNow);
     } else {
       c.crash_armed = true;
@@ -800,9 +808,10 @@ class ProcessWorldImpl {
   void OnControl(ContainerWorld& c) {
     char ack = 0;
     const ssize_t n = ::recv(c.control.get(), &ack, 1, MSG_DONTWAIT);
-    if (n == 1 && ack == kIgnoreSigterm && c.sigterm_fault != 0) {
+    if (n == 1 && ack == kIgnoreSigterm) {
       // In effect from now: the process has set SIGTERM to SIG_IGN.
-      FireFault(c.sigterm_fault - 1);
+      c.ignores_sigterm = true;
+      if (c.sigterm_fault != 0) FireFault(c.sigterm_fault - 1);
       c.sigterm_fault = 0;
       return;
     }
@@ -865,6 +874,8 @@ class ProcessWorldImpl {
       return;
     }
     c.control_watch = *cw;
+    c.ignores_sigterm = c.ignore_sigterm_armed;
+    c.exit_expected = false;
     if (c.ignore_sigterm_armed) {
       // Given on the command line: in effect before the process runs.
       c.ignore_sigterm_armed = false;
@@ -884,6 +895,7 @@ class ProcessWorldImpl {
             --steps_pending_;
             if (!c.running || c.life != life) return;
             FireFault(fault);
+            c.exit_expected = true;
             SendControl(c, kCrashNow);
           });
       if (!t.ok()) {
@@ -1111,6 +1123,12 @@ class ProcessWorldImpl {
     ContainerWorld* c = FindContainer(a.container);
     if (c == nullptr || !c->running) return;
     if (absl::Status s = c->process->Signal(a.signal); !s.ok()) Fail(s);
+    // proctor-container keeps every default disposition but SIGTERM's.
+    if (a.signal == SIGKILL || a.signal == SIGINT || a.signal == SIGHUP ||
+        a.signal == SIGQUIT || a.signal == SIGABRT ||
+        (a.signal == SIGTERM && !c->ignores_sigterm)) {
+      c->exit_expected = true;
+    }
   }
 
   void Execute(action::ShutdownComplete&) {
