@@ -375,7 +375,7 @@ absl::StatusOr<ChildProcess> ChildProcess::Spawn(const ProcessSpec& spec) {
   // fork rather than vfork or clone(CLONE_VM): the child then works on its
   // own copy of memory, so its descriptor shuffling cannot corrupt the
   // parent's, and sanitizers (the asan preset) support it. See
-  // docs/host-process.md.
+  // docs/host.md, "Containers as processes".
   const pid_t pid = ::fork();
   if (pid == 0) RunChild(plan);
   const int fork_error = errno;

@@ -1,9 +1,9 @@
-// ChildProcess: a container as a real process (docs/host-process.md). It is
-// spawned into its own process group with exactly the descriptors it is
-// given, watched through a pidfd (readable once it exits, so an event loop
-// needs no SIGCHLD handler and never races other children), signalled as a
-// whole group, and always killed and reaped in the end so that no zombie or
-// stray process outlives its owner.
+// ChildProcess: a container as a real process (docs/host.md, "Containers as
+// processes"). It is spawned into its own process group with exactly the
+// descriptors it is given, watched through a pidfd (readable once it exits, so
+// an event loop needs no SIGCHLD handler and never races other children),
+// signalled as a whole group, and always killed and reaped in the end so that
+// no zombie or stray process outlives its owner.
 #ifndef PROCTOR_HOST_PROCESS_CHILD_PROCESS_H_
 #define PROCTOR_HOST_PROCESS_CHILD_PROCESS_H_
 

@@ -1,5 +1,5 @@
 // proctor-container: the program the process world runs as a container
-// (docs/host-process.md, "The proctor-container program"). It does nothing
+// (docs/host.md, "The proctor-container program"). It does nothing
 // but behave, as its flags say, like the container processes a supervisor
 // must cope with: one that exits with a code after a while, one that
 // crashes, one that ignores SIGTERM. It blocks in ppoll until its deadline

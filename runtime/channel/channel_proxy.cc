@@ -155,13 +155,17 @@ void ChannelProxy::OnMessageRead(Instant /*now*/, const input::MessageRead& in,
       // Undeliverable once the destination's peer is gone: not counting it
       // keeps the counter from claiming a message nobody will handle.
       if (DestinationGone(*d)) break;
-      d->message = in.message;
       if (d->counts) {
         // PX-2: the count is raised before the container can see the
         // message; the write waits for counter_added.
+        d->message = in.message;
         d->step = Step::kCounting;
         out.push_back(action::CounterAdd{counter_, +1});
       } else {
+        // Written at once: the bytes travel in the action, and the proxy
+        // keeps only the mark that a message is being written (one copy of
+        // a 64 KiB message is what the world pays per forward).
+        d->message.emplace();
         d->step = Step::kWriting;
         out.push_back(action::WriteMessage{d->destination, in.message});
       }
@@ -230,7 +234,9 @@ void ChannelProxy::OnCounterAdded(Instant /*now*/,
   }
   // Also when stopping: delivering the counted message settles its count.
   d.step = Step::kWriting;
-  out.push_back(action::WriteMessage{d.destination, *d.message});
+  // Not needed once written (a failed write stops the proxy): moved, not
+  // copied.
+  out.push_back(action::WriteMessage{d.destination, std::move(*d.message)});
 }
 
 void ChannelProxy::OnMessageWritten(Instant /*now*/,
