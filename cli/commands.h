@@ -13,6 +13,7 @@ int RunCommand(std::span<char* const> args);
 int ReplayCommand(std::span<char* const> args);
 int ShrinkCommand(std::span<char* const> args);
 int TraceCommand(std::span<char* const> args);
+int ImageCommand(std::span<char* const> args);
 
 }  // namespace proctor::cli
 

@@ -32,6 +32,7 @@ constexpr char kUsage[] =
     "  trace      convert a trace (--perfetto: a timeline for "
     "ui.perfetto.dev)\n"
     "  mutants    list the named mutants of the reference runtime\n"
+    "  image      build (or find in the cache) the guest image for QEMU\n"
     "\n"
     "Run 'proctor <command> --help' for a command's options; docs/cli.md\n"
     "describes them all.\n"
@@ -51,6 +52,7 @@ constexpr Command kCommands[] = {
     {"shrink", "shrink a failing trace", ShrinkCommand},
     {"trace", "convert a trace", TraceCommand},
     {"mutants", "list the named mutants", MutantsCommand},
+    {"image", "build or find the guest image", ImageCommand},
 };
 
 int Main(std::span<char*> args) {

@@ -17,7 +17,7 @@ namespace proctor::scenario {
 
 // How much later than in the simulator an expected event may come in the
 // process world (docs/host.md, "Timing").
-inline constexpr absl::Duration kProcessWorldSlack = absl::Milliseconds(50);
+inline constexpr absl::Duration kProcessWorldSlack = absl::Milliseconds(250);
 
 struct ProcessRunOptions {
   RunOptions run;
