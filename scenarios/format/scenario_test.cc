@@ -1,5 +1,7 @@
 #include "scenarios/format/scenario.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -1030,7 +1032,8 @@ TEST(ScenarioFormatTest, RefusesAQuoteNeverClosed) {
 
 TEST(ScenarioFormatTest, LoadScenarioFileReadsAndBoundsTheFile) {
   const std::string dir = ::testing::TempDir();
-  const std::string path = absl::StrCat(dir, "/scenario_format_test.yaml");
+  const std::string path =
+      absl::StrCat(dir, "/scenario_format_test-", getpid(), ".yaml");
   {
     std::ofstream out(path, std::ios::binary);
     out << "name: t\nrules: [VM-1]\nworlds: [sim]\nseed: x\n";

@@ -1,5 +1,8 @@
 #include "scenarios/report/report.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -136,8 +139,11 @@ TEST(JunitXmlTest, EscapesAndReplacesWhatXmlCannotCarry) {
   EXPECT_EQ(xml.find('\x1b'), std::string::npos);
 }
 
+// ctest runs each test of this file in its own process, several at once:
+// the process id keeps their files apart.
 std::string TempPath(absl::string_view name) {
-  return absl::StrCat(::testing::TempDir(), "/", name);
+  return absl::StrCat(::testing::TempDir(), "/proctor-report-test-", getpid(),
+                      "-", name);
 }
 
 void WriteFile(const std::string& path, absl::string_view text) {
@@ -172,6 +178,9 @@ int RunPython(absl::string_view script, absl::string_view input,
                    "' > '", output_path, "'");
   const int status = std::system(command.c_str());
   *output = ReadFile(output_path);
+  std::remove(script_path.c_str());
+  std::remove(input_path.c_str());
+  std::remove(output_path.c_str());
   return status;
 }
 
