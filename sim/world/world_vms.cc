@@ -9,14 +9,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/model/check.h"
+#include "sim/world/guest_life.h"
 #include "sim/world/internal/world_state.h"
 
 namespace proctor::sim::world_internal {
 namespace {
 
-// VM-6's exit codes, as crosvm uses them.
-constexpr int kCrashExitCode = 33;
-constexpr int kRebootExitCode = 32;
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSec = 1'000'000'000;
 
@@ -33,32 +31,6 @@ enum GuestStep : uint64_t {
   kExit = 1,       // the VMM exits with planned_exit
   kBadReport = 2,  // payload_out_of_order; the fault is in bits 32..
 };
-
-// VM-6: the only strings a guest may write to name a reason.
-constexpr const auto& kFailureReasons = kFailureReasonStrings;
-
-// What a guest writes on its failure channel for failure_reason's variant:
-// each reason exactly, each with one trailing newline, and look-alikes that
-// name no reason (garbage, two newlines, lower case, too long, a NUL).
-std::string FailureReport(int64_t variant) {
-  if (variant >= 0 && variant < 10)
-    return std::string(kFailureReasons[variant]);
-  if (variant >= 10 && variant < 20) {
-    return absl::StrCat(kFailureReasons[variant - 10], "\n");
-  }
-  switch (variant) {
-    case 21:
-      return absl::StrCat(kFailureReasons[0], "\n\n");
-    case 22:
-      return absl::AsciiStrToLower(kFailureReasons[1]);
-    case 23:
-      return absl::StrCat(kFailureReasons[2], std::string(5000, 'x'));
-    case 24:
-      return absl::StrCat(kFailureReasons[3], std::string(1, '\0'), "x");
-    default:
-      return "kernel panic: attempted to kill init!";
-  }
-}
 
 uint64_t Step(GuestStep step, PayloadState state = PayloadState::kStarting,
               uint32_t fault = 0) {
@@ -264,7 +236,6 @@ void WorldState::OnVmmSpawned(VmSim& vm, uint32_t gen, uint64_t arg) {
 }
 
 void WorldState::BootGuest(VmSim& vm) {
-  Prng& r = vm.rng;
   const uint32_t index = static_cast<uint32_t>(&vm - vms_.data());
   vm.failure_bytes.clear();
   vm.planned_exit_fault = 0;
@@ -286,97 +257,28 @@ void WorldState::BootGuest(VmSim& vm) {
     }
     break;
   }
-  auto report = [&](int64_t at_ns, PayloadState state) {
-    Schedule(
-        Instant::FromNanos(now_.ns + at_ns),
-        Event{EventKind::kGuestStep, index, vm.vmm_gen, Step(kReport, state)});
-  };
-  auto exit_at = [&](int64_t at_ns, ExitStatus status) {
-    vm.planned_exit = status;
-    Schedule(Instant::FromNanos(now_.ns + at_ns),
-             Event{EventKind::kGuestStep, index, vm.vmm_gen, Step(kExit)});
-  };
-  // A normal life from STARTED on: READY, FINISHED, then mostly a clean
-  // shutdown, sometimes an error exit, sometimes up until killed.
-  auto normal_from = [&](int64_t started) {
-    report(started, PayloadState::kStarted);
-    const int64_t ready = started + r.Between(50 * kMs, 1 * kSec);
-    report(ready, PayloadState::kReady);
-    const int64_t finished = ready + r.Between(1 * kSec, 20 * kSec);
-    report(finished, PayloadState::kFinished);
-    // A fault waiting for this VM's exit gets one within the window.
-    const uint64_t pick = std::find_if(vm.armed.begin(), vm.armed.end(),
-                                       [&](uint32_t f) {
-                                         return plan_.faults[f].kind ==
-                                                FaultKind::kVmmExitUnobservable;
-                                       }) != vm.armed.end()
-                              ? r.Below(7)
-                              : r.Below(10);
-    if (pick < 6) {
-      exit_at(finished + r.Between(0, 2 * kSec), ExitStatus::Exited(0));
-    } else if (pick < 7) {
-      exit_at(r.Between(started + 1, finished), ExitStatus::Exited(1));
-    }
-  };
-  const ScriptedGuest* guest = ScriptGuestOf(vm);
-  const int64_t started =
-      guest != nullptr
-          ? std::max<int64_t>(absl::ToInt64Nanoseconds(guest->started_after), 0)
-          : r.Between(100 * kMs, 2 * kSec);
-  bool hangs = false;
-  if (script == 0 && guest != nullptr) {
-    // A scripted guest lives as its scenario says.
-    report(started, PayloadState::kStarted);
-    const int64_t ready =
-        started +
-        std::max<int64_t>(absl::ToInt64Nanoseconds(guest->ready_after), 0);
-    report(ready, PayloadState::kReady);
-    if (guest->finish_after.has_value()) {
-      const int64_t finished =
-          ready +
-          std::max<int64_t>(absl::ToInt64Nanoseconds(*guest->finish_after), 0);
-      report(finished, PayloadState::kFinished);
-      exit_at(finished + 1 * kMs, ExitStatus::Exited(guest->exit_code));
-    }
-  } else if (script == 0) {
-    normal_from(started);
-  } else {
-    const Fault& f = FaultAt(script);
-    Fire(script - 1);
-    switch (f.kind) {
-      case FaultKind::kVmmCrashAtBoot:
-        exit_at(r.Between(10 * kMs, 500 * kMs),
-                ExitStatus::Exited(kCrashExitCode));
-        break;
-      case FaultKind::kGuestHang:
-        hangs = true;
-        break;
-      case FaultKind::kGuestSlowStart:
-        normal_from(FaultMsToNs(f.a, 1));
-        break;
-      case FaultKind::kGuestPanic: {
-        report(started, PayloadState::kStarted);
-        const int64_t end = started + r.Between(100 * kMs, 5 * kSec);
-        if (r.Chance(500'000))
-          report((started + end) / 2, PayloadState::kReady);
-        exit_at(end, ExitStatus::Exited(kCrashExitCode));
-        break;
-      }
-      case FaultKind::kGuestReboot:
-        report(started, PayloadState::kStarted);
-        exit_at(started + r.Between(100 * kMs, 5 * kSec),
-                ExitStatus::Exited(kRebootExitCode));
-        break;
-      case FaultKind::kFailureReason:
-        if (r.Chance(500'000)) report(started, PayloadState::kStarted);
-        vm.failure_bytes = FailureReport(f.a);
-        exit_at(started + r.Between(100 * kMs, 3 * kSec),
-                ExitStatus::Exited(static_cast<int>(f.b)));
-        break;
-      default:
-        PROCTOR_CHECK(false);
+  const bool exit_unobservable_armed =
+      std::find_if(vm.armed.begin(), vm.armed.end(), [&](uint32_t f) {
+        return plan_.faults[f].kind == FaultKind::kVmmExitUnobservable;
+      }) != vm.armed.end();
+  GuestLife life = PlanGuestLife(vm.rng, ScriptGuestOf(vm),
+                                 script == 0 ? nullptr : &FaultAt(script),
+                                 exit_unobservable_armed);
+  if (script != 0) Fire(script - 1);
+  vm.failure_bytes = std::move(life.failure_bytes);
+  for (const GuestLifeStep& step : life.steps) {
+    const Instant at = Instant::FromNanos(now_.ns + step.at_ns);
+    if (step.kind == GuestLifeStep::Kind::kReport) {
+      Schedule(at, Event{EventKind::kGuestStep, index, vm.vmm_gen,
+                         Step(kReport, step.state)});
+    } else {
+      vm.planned_exit = step.status;
+      Schedule(at,
+               Event{EventKind::kGuestStep, index, vm.vmm_gen, Step(kExit)});
     }
   }
+  const bool hangs = life.hangs;
+  Prng& r = vm.rng;
   // The client gives up on some VMs, and on most hung ones it watches.
   if (scripted()) return;  // a script's client kills when it says
   const bool kill =
