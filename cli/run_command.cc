@@ -2,9 +2,11 @@
 // and reports the results for people (one block per scenario), for CI
 // systems (JUnit XML, TAP 13) and for scripts (--json).
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -19,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "guest/image/image.h"
 #include "nlohmann/json.hpp"
 #include "scenarios/format/scenario.h"
 #include "scenarios/report/report.h"
@@ -35,18 +38,26 @@ using scenario::ScenarioResult;
 using scenario::WorldKind;
 
 constexpr char kUsage[] =
-    "usage: proctor run FILE... [--world sim|process] [--mutant NAME] [--jobs "
-    "N]\n"
+    "usage: proctor run FILE... [--world sim|process|qemu] [--mutant NAME]\n"
+    "                   [--jobs N] [--image DIR] [--compare sim]\n"
     "                   [--junit FILE] [--tap] [--trace PATH] [--json]\n"
     "\n"
     "Runs scenario files (docs/scenario-format.md) and checks their\n"
     "expectations; in sim the invariant oracle also judges every rule.\n"
     "\n"
-    "  --world W       sim (the deterministic simulator; default) or process\n"
+    "  --world W       sim (the deterministic simulator; default), process\n"
     "                  (real socket pairs, shared-memory counters and "
     "container\n"
-    "                  processes on the real clock; docs/host.md). qemu,\n"
-    "                  libvirt and runc are not in this build yet.\n"
+    "                  processes on the real clock; docs/host.md) or qemu\n"
+    "                  (that, with real Linux guests under QEMU;\n"
+    "                  docs/qemu.md). libvirt and runc are not in this\n"
+    "                  build yet.\n"
+    "  --image DIR     qemu: the guest image to boot (default: build it\n"
+    "                  with 'proctor image' into its cache, or find it "
+    "there)\n"
+    "  --compare sim   process, qemu: also run each scenario in the\n"
+    "                  simulator and fail it when the two runs do not tell\n"
+    "                  the same story (docs/qemu.md, \"Compare\")\n"
     "  --mutant NAME   run against a mutant of the reference runtime\n"
     "  --jobs N        run N scenarios at once (default 1)\n"
     "  --junit FILE    write a JUnit XML report (GitHub, GitLab, Jenkins)\n"
@@ -91,6 +102,58 @@ std::string Location(const Scenario& s, const scenario::Finding& f) {
                       f.location.column, ")");
 }
 
+// Flags of this run that its reproduce commands repeat (--compare sim,
+// --image DIR).
+std::string& ReproduceFlags() {
+  static std::string flags;
+  return flags;
+}
+
+std::string Reproduce(const Scenario& s, WorldKind world,
+                      const std::optional<Mutant>& mutant) {
+  return absl::StrCat(scenario::ReproduceCommand(s, world, mutant),
+                      ReproduceFlags());
+}
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? "" : value;
+}
+
+// The guest image for the QEMU world: DIR's, or the cached one (built
+// first when it is missing).
+absl::StatusOr<guest::Image> GuestImage(const std::optional<std::string>& dir) {
+  if (dir.has_value()) {
+    guest::Image image;
+    image.dir = *dir;
+    image.kernel = absl::StrCat(*dir, "/vmlinuz");
+    image.initrd = absl::StrCat(*dir, "/initrd.img");
+    for (const std::string& file : {image.kernel, image.initrd}) {
+      struct stat st {};
+      if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return absl::NotFoundError(
+            absl::StrCat("--image ", *dir, ": no ", file,
+                         " (make one with 'proctor image --out DIR')"));
+      }
+    }
+    return image;
+  }
+  guest::ImageOptions options;
+#ifdef PROCTOR_AGENT_BINARY
+  options.inputs.agent_binary = PROCTOR_AGENT_BINARY;
+#else
+  return absl::FailedPreconditionError(
+      "this proctor was built without proctor-agent: pass --image DIR");
+#endif
+  absl::StatusOr<std::string> cache =
+      guest::DefaultCacheDir(Env("XDG_CACHE_HOME"), Env("HOME"));
+  if (!cache.ok()) return cache.status();
+  options.cache_dir = *cache;
+  const std::string path = Env("PATH");
+  if (!path.empty()) options.tool_path = path;
+  return guest::BuildImage(options);
+}
+
 // The readable block for one scenario.
 std::string Describe(const Scenario& s, const Outcome& o, WorldKind world,
                      const std::optional<Mutant>& mutant) {
@@ -99,12 +162,10 @@ std::string Describe(const Scenario& s, const Outcome& o, WorldKind world,
                         "\n");
   }
   const ScenarioResult& r = o.result;
-  std::string out =
-      absl::StrFormat("%s  %s  (%s, %d events, %s %s, %.3fs)\n",
-                      r.passed() ? "PASS" : "FAIL", s.name, s.file, r.events,
-                      FormatInstant(r.end),
-                      world == WorldKind::kSim ? "virtual" : "on the clock",
-                      r.wall_s);
+  std::string out = absl::StrFormat(
+      "%s  %s  (%s, %d events, %s %s, %.3fs)\n", r.passed() ? "PASS" : "FAIL",
+      s.name, s.file, r.events, FormatInstant(r.end),
+      world == WorldKind::kSim ? "virtual" : "on the clock", r.wall_s);
   if (r.passed()) return out;
   if (!r.error.ok()) {
     absl::StrAppend(&out, "  error:     ", r.error.message(), "\n");
@@ -118,9 +179,7 @@ std::string Describe(const Scenario& s, const Outcome& o, WorldKind world,
   if (!o.trace_path.empty()) {
     absl::StrAppend(&out, "  trace:     ", o.trace_path, "\n");
   }
-  absl::StrAppend(&out,
-                  "  reproduce: ", scenario::ReproduceCommand(s, world, mutant),
-                  "\n");
+  absl::StrAppend(&out, "  reproduce: ", Reproduce(s, world, mutant), "\n");
   return out;
 }
 
@@ -166,11 +225,14 @@ int RunCommand(std::span<char* const> argv) {
   auto junit_path = args.Value("junit");
   auto trace_path = args.Value("trace");
   auto jobs_flag = args.Number("jobs", 1024);
+  auto image_dir = args.Value("image");
+  auto compare = args.Value("compare");
   // Taken before CheckAllConsumed, which counts what is left as unknown.
   const std::vector<std::string> files = args.Positional();
   for (const absl::Status& s :
        {world_name.status(), mutant_name.status(), junit_path.status(),
-        trace_path.status(), jobs_flag.status(), args.CheckAllConsumed()}) {
+        trace_path.status(), jobs_flag.status(), image_dir.status(),
+        compare.status(), args.CheckAllConsumed()}) {
     if (!s.ok()) return Usage(s.message());
   }
   if (files.empty()) return Usage("no scenario files given");
@@ -185,14 +247,31 @@ int RunCommand(std::span<char* const> argv) {
     }
     world = *w;
   }
-  if (world != WorldKind::kSim && world != WorldKind::kProcess) {
+  if (world != WorldKind::kSim && world != WorldKind::kProcess &&
+      world != WorldKind::kQemu) {
     std::fprintf(stderr,
                  "proctor run: the %s world is not available in this build "
-                 "yet; --world sim and --world process run scenarios "
+                 "yet; --world sim, process and qemu run scenarios "
                  "(docs/cli.md)\n",
                  std::string(scenario::WorldKindName(world)).c_str());
     return kExitUsage;
   }
+  if (*compare && **compare != "sim") {
+    return Usage(absl::StrCat("--compare ", **compare,
+                              ": only the simulator can be compared with "
+                              "(--compare sim)"));
+  }
+  if (*compare && world == WorldKind::kSim) {
+    return Usage(
+        "--compare sim compares a real world's runs with the "
+        "simulator's: give --world process or qemu");
+  }
+  if (*image_dir && world != WorldKind::kQemu) {
+    return Usage("--image is for --world qemu");
+  }
+  ReproduceFlags() =
+      absl::StrCat(*image_dir ? absl::StrCat(" --image ", **image_dir) : "",
+                   *compare ? " --compare sim" : "");
   std::optional<Mutant> mutant;
   if (*mutant_name) {
     mutant = ParseMutant(**mutant_name);
@@ -225,6 +304,27 @@ int RunCommand(std::span<char* const> argv) {
     scenarios.push_back(*std::move(s));
   }
   if (load_failed) return kExitUsage;
+
+  std::optional<host::QemuWorldOptions> qemu;
+  if (world == WorldKind::kQemu) {
+    bool any = false;
+    for (const Scenario& s : scenarios) any = any || s.AppliesTo(world);
+    if (any) {
+      std::fprintf(stderr, "proctor run: preparing the guest image...\n");
+      absl::StatusOr<guest::Image> image = GuestImage(*image_dir);
+      if (!image.ok()) {
+        std::fprintf(stderr, "proctor run: the guest image: %s\n",
+                     std::string(image.status().message()).c_str());
+        return *image_dir ? kExitUsage : kExitFailed;
+      }
+      qemu.emplace();
+      qemu->kernel = image->kernel;
+      qemu->initrd = image->initrd;
+      const std::string tmp = Env("TMPDIR");
+      // Socket paths in the run folders must stay short.
+      if (!tmp.empty() && tmp.size() <= 40) qemu->run_parent = tmp;
+    }
+  }
 
   // Where each trace goes.
   std::vector<std::string> trace_paths(scenarios.size());
@@ -278,10 +378,12 @@ int RunCommand(std::span<char* const> argv) {
           o.trace_path = trace_paths[i];
         }
       }
-      if (world == WorldKind::kProcess) {
+      if (world == WorldKind::kProcess || world == WorldKind::kQemu) {
         scenario::ProcessRunOptions process_options;
         process_options.run = options;
         process_options.interrupted = &interrupted;
+        process_options.qemu = qemu;
+        process_options.compare_sim = compare->has_value();
         o.result = scenario::RunInProcess(s, process_options);
       } else {
         o.result = scenario::RunInSim(s, options);
@@ -300,6 +402,7 @@ int RunCommand(std::span<char* const> argv) {
   size_t passed = 0, failed = 0, skipped = 0;
   uint64_t events = 0;
   double wall_s = 0;
+  double boot_s = 0;
   nlohmann::json failures = nlohmann::json::array();
   nlohmann::json skips = nlohmann::json::array();
   std::vector<CaseResult> cases;
@@ -316,16 +419,16 @@ int RunCommand(std::span<char* const> argv) {
     }
     events += o.result.events;
     wall_s += o.result.wall_s;
+    boot_s += o.result.boot_s;
     if (o.result.passed()) {
       ++passed;
       continue;
     }
     ++failed;
-    nlohmann::json f = {
-        {"name", s.name},
-        {"file", s.file},
-        {"rule", o.result.FirstRule()},
-        {"reproduce", scenario::ReproduceCommand(s, world, mutant)}};
+    nlohmann::json f = {{"name", s.name},
+                        {"file", s.file},
+                        {"rule", o.result.FirstRule()},
+                        {"reproduce", Reproduce(s, world, mutant)}};
     if (!o.result.findings.empty()) {
       f["expected"] = o.result.findings.front().expected;
       f["seen"] = o.result.findings.front().seen;
@@ -361,7 +464,10 @@ int RunCommand(std::span<char* const> argv) {
         {"failures", failures},
         {"events", events},
         {"wall_s", wall_s},
+        {"compare", compare->has_value() ? nlohmann::json("sim")
+                                         : nlohmann::json(nullptr)},
     };
+    if (world == WorldKind::kQemu) summary["boot_s"] = boot_s;
     std::printf("%s\n", summary.dump().c_str());
   }
   if (failed > 0) return kExitFailed;

@@ -239,6 +239,13 @@ void Agent::Execute(const Step& step, uint64_t now_ms,
     case StepKind::kSend:
       Emit(GuestMessage{next_message_id_++, step.bytes}, out);
       return;
+    case StepKind::kVmmExit:
+      // No action report: protocol version 1 has no word for it, and the
+      // host learns it from the VMM's exit status anyway.
+      Halt(Effect{Effect::Kind::kVmmExit, "",
+                  static_cast<uint32_t>(step.number)},
+           out);
+      return;
   }
 }
 
@@ -259,7 +266,11 @@ void Agent::Act(AgentAction action, std::vector<Effect>* out) {
       kind = Effect::Kind::kHang;
       break;
   }
-  out->push_back(Effect{kind, ""});
+  Halt(Effect{kind, ""}, out);
+}
+
+void Agent::Halt(Effect last, std::vector<Effect>* out) {
+  out->push_back(std::move(last));
   halted_ = true;
   queue_.clear();
   queued_bytes_ = 0;

@@ -40,9 +40,11 @@ struct Effect {
     kReboot,       // reboot(RB_AUTOBOOT)
     kPanic,        // crash the kernel through sysrq
     kHang,         // stop doing anything, for good
+    kVmmExit,      // make the VMM exit with `code` (isa-debug-exit)
   };
   Kind kind;
   std::string bytes;
+  uint32_t code = 0;  // kVmmExit: odd, 1..255
   bool operator==(const Effect&) const = default;
 };
 
@@ -87,7 +89,8 @@ class Agent {
   // the agent.
   std::optional<uint64_t> NextWakeMs() const;
 
-  // After a power action or a hang: the agent does nothing more.
+  // After a power action, a hang or a VMM exit: the agent does nothing
+  // more.
   bool halted() const { return halted_; }
   size_t pending_messages() const { return pending_.size(); }
   size_t queued_steps() const { return queue_.size(); }
@@ -107,6 +110,8 @@ class Agent {
   void RunSteps(uint64_t now_ms, std::vector<Effect>* out);
   void Execute(const Step& step, uint64_t now_ms, std::vector<Effect>* out);
   void Act(AgentAction action, std::vector<Effect>* out);
+  // Ends with `last` and does nothing more: no step, no ack, no report.
+  void Halt(Effect last, std::vector<Effect>* out);
 
   AgentOptions options_;
   std::variant<std::vector<Step>, std::string> script_;

@@ -2,7 +2,8 @@
 // guest it is /init, PID 1: it mounts /proc, /sys and /dev, sets the serial
 // ports raw, loads the kernel modules the image lists (pvpanic), then speaks
 // the wire protocol on /dev/ttyS2, writes failure reasons to /dev/ttyS1 and
-// powers off, reboots or panics as its behaviour says. PID 1 must never
+// powers off, reboots, panics or makes QEMU exit with a chosen code (through
+// its isa-debug-exit device) as its behaviour says. PID 1 must never
 // exit (the kernel would panic): every error is reported on the channel and
 // the guest powers off.
 //
@@ -10,14 +11,18 @@
 //   proctor-agent --no-init --channel-fd N --failure-fd M [--cmdline TEXT]
 //
 // Test mode (--no-init) talks over the descriptors it is given, mounts
-// nothing, loads no modules and never powers anything off: it reports the
-// action it would take on the channel, then exits 0 (1 after an error of its
+// nothing, loads no modules, never powers anything off and touches no I/O
+// port: it reports the action it would take on the channel (a VMM exit, which
+// has no action word, on stderr), then exits 0 (1 after an error of its
 // own). It also exits 0 when the host closes the channel. A bad command line
 // exits 2 with a message on stderr.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <sys/io.h>
+#endif
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -44,6 +49,7 @@
 #include <vector>
 
 #include "guest/agent/agent.h"
+#include "guest/protocol/script.h"
 #include "guest/protocol/wire.h"
 
 namespace proctor::guest {
@@ -76,6 +82,9 @@ constexpr uint64_t kFlushTimeoutMs = 5'000;
 constexpr uint64_t kDrainTimeoutMs = 2'000;
 constexpr uint64_t kDrainPollMs = 5;
 constexpr int kInsmodTimeoutMs = 10'000;
+// QEMU exits within the port write itself; a guest still running this long
+// after it has no isa-debug-exit device at kDebugExitIoPort.
+constexpr uint64_t kVmmExitWaitMs = 1'000;
 
 std::string ErrnoText(const char* call, std::string_view what, int err) {
   return std::string(call) + " " + std::string(what) + ": " +
@@ -231,6 +240,8 @@ class AgentProcess {
   std::optional<std::string> Insmod(const std::string& path);
   void LoadModules(const std::optional<std::string>& from_cmdline);
   [[noreturn]] void PowerAction(Effect::Kind kind);
+  [[noreturn]] void VmmExit(uint32_t code);
+  [[noreturn]] void PowerOffAfter(const AgentError& error);
   [[noreturn]] void Hang();
   [[noreturn]] void ChannelClosed();
   [[noreturn]] void TestExit(int code);
@@ -343,12 +354,20 @@ void AgentProcess::Execute(std::vector<Effect>& effects) {
         break;
       case Effect::Kind::kPowerOff:
       case Effect::Kind::kReboot:
-      case Effect::Kind::kPanic:
+      case Effect::Kind::kPanic: {
+        // Read before clear() destroys the effect.
+        const Effect::Kind kind = effect.kind;
         effects.clear();
-        PowerAction(effect.kind);
+        PowerAction(kind);
+      }
       case Effect::Kind::kHang:
         effects.clear();
         Hang();
+      case Effect::Kind::kVmmExit: {
+        const uint32_t code = effect.code;
+        effects.clear();
+        VmmExit(code);
+      }
     }
   }
   effects.clear();
@@ -539,20 +558,63 @@ void AgentProcess::PowerAction(Effect::Kind kind) {
       if (fd >= 0) close(fd);
     }
     // Still here: the kernel did not crash.
-    std::string line;
-    EncodeReport(AgentError{"panic-failed", "the kernel did not panic: " +
-                                                error + "; powering off"},
-                 &line);
-    EncodeReport(ActionReport{AgentAction::kPowerOff}, &line);
-    outbox_.append(line);
-    FlushOutbox(kFlushTimeoutMs);
-    DrainTty(channel_fd_, kDrainTimeoutMs);
-    kind = Effect::Kind::kPowerOff;
+    PowerOffAfter(AgentError{"panic-failed", "the kernel did not panic: " +
+                                                 error + "; powering off"});
   }
   const int how = kind == Effect::Kind::kReboot ? RB_AUTOBOOT : RB_POWER_OFF;
   reboot(how);
   Stderr(ErrnoText("reboot", "", errno));
   Hang();
+}
+
+// The agent is halted once it acts, so Agent::ReportError would say
+// nothing: the error and the power-off it leads to are encoded here.
+void AgentProcess::PowerOffAfter(const AgentError& error) {
+  std::string line;
+  EncodeReport(error, &line);
+  EncodeReport(ActionReport{AgentAction::kPowerOff}, &line);
+  outbox_.append(line);
+  FlushOutbox(kFlushTimeoutMs);
+  DrainTty(channel_fd_, kDrainTimeoutMs);
+  reboot(RB_POWER_OFF);
+  Stderr(ErrnoText("reboot", "", errno));
+  Hang();
+}
+
+// isa-debug-exit ends QEMU inside the port write, with status
+// (value << 1) | 1: nothing written after it reaches the host, so both
+// serial ports are drained first.
+void AgentProcess::VmmExit(uint32_t code) {
+  const uint32_t value = (code - 1) / 2;
+  char what[96];
+  std::snprintf(what, sizeof(what), "value %u to I/O port 0x%x",
+                static_cast<unsigned>(value),
+                static_cast<unsigned>(kDebugExitIoPort));
+  FlushOutbox(kFlushTimeoutMs);
+  DrainTty(channel_fd_, kDrainTimeoutMs);
+  if (failure_fd_ >= 0) DrainTty(failure_fd_, kDrainTimeoutMs);
+  if (!init_) {
+    Stderr("test mode: would make the VMM exit with code " +
+           std::to_string(code) + " (isa-debug-exit: write " + what + ")");
+    TestExit(0);
+  }
+  sync();
+  std::string error;
+#if defined(__x86_64__) || defined(__i386__)
+  if (ioperm(kDebugExitIoPort, 1, 1) != 0) {
+    error = ErrnoText("ioperm", "for isa-debug-exit", errno);
+  } else {
+    outb(static_cast<unsigned char>(value), kDebugExitIoPort);
+    SleepMs(kVmmExitWaitMs);
+    error = "the VMM was still running " + std::to_string(kVmmExitWaitMs) +
+            " ms after writing " + what + " (no isa-debug-exit device there?)";
+  }
+#else
+  error = "this architecture has no I/O ports";
+#endif
+  PowerOffAfter(AgentError{"vmm-exit", "cannot make the VMM exit with code " +
+                                           std::to_string(code) + ": " + error +
+                                           "; powering off"});
 }
 
 void AgentProcess::Hang() {

@@ -343,6 +343,22 @@ TEST(AgentRealTest, PanicIsOnlyReportedInTestMode) {
   EXPECT_EQ(run.Wait(), 0);
 }
 
+TEST(AgentRealTest, VmmExitTouchesNoPortInTestMode) {
+  AgentRun run({"--cmdline",
+                "proctor.behaviour=started,failure:HANGUP,vmm-exit:7,ready"});
+  EXPECT_THAT(run.Summary(4),
+              ElementsAre("hello test started,failure:HANGUP,vmm-exit:7,ready",
+                          "started", "failure HANGUP"));
+  EXPECT_EQ(run.Wait(), 0);
+  EXPECT_EQ(run.FailurePort(), "HANGUP");
+  EXPECT_THAT(run.Stderr(),
+              HasSubstr("proctor-agent: test mode: would make the VMM exit "
+                        "with code 7 (isa-debug-exit: write value 3 to I/O "
+                        "port 0x501)"));
+  // Nothing after the VMM exit: not even an action line.
+  EXPECT_EQ(run.events().size(), 3u);
+}
+
 TEST(AgentRealTest, BadKernelCommandLineIsReportedAndExitsOne) {
   AgentRun run({"--cmdline", "proctor.behavior=started"});
   EXPECT_THAT(run.Summary(4),

@@ -83,6 +83,9 @@ std::vector<std::string> Describe(const std::vector<Effect>& effects) {
       case Kind::kHang:
         out.push_back("HANG");
         break;
+      case Kind::kVmmExit:
+        out.push_back("VMM EXIT " + std::to_string(e.code));
+        break;
     }
   }
   return out;
@@ -211,6 +214,53 @@ TEST(AgentTest, EveryPowerActionAndHang) {
   EXPECT_THAT(Harness("started,hang,ready").Start(),
               ElementsAre("(newline)", "hello 0.1.0 test started,hang,ready",
                           "started", "action hang", "HANG"));
+}
+
+TEST(AgentTest, VmmExitEndsTheAgentWithTheCode) {
+  std::vector<Effect> effects;
+  Harness fresh("started,vmm-exit:7,ready");
+  fresh.agent.Hello(&effects);
+  effects.clear();
+  fresh.agent.Run(0, &effects);
+  // The code travels in the effect itself, not in its bytes; no action line
+  // comes before it (protocol version 1 has no word for a VMM exit).
+  ASSERT_EQ(effects.size(), 2u);
+  EXPECT_EQ(effects[1], (Effect{Kind::kVmmExit, "", 7}));
+  EXPECT_NE(effects[1], (Effect{Kind::kVmmExit, "", 9}));
+  EXPECT_THAT(Describe(effects), ElementsAre("started", "VMM EXIT 7"));
+  EXPECT_TRUE(fresh.agent.halted());
+  EXPECT_EQ(fresh.agent.queued_steps(), 0u);
+  // Nothing after it, whatever arrives.
+  EXPECT_THAT(fresh.Send(CommandLine(RunScript{"ready"}), 1), IsEmpty());
+  EXPECT_THAT(fresh.Tick(1000), IsEmpty());
+  EXPECT_EQ(fresh.agent.NextWakeMs(), std::nullopt);
+}
+
+TEST(AgentTest, VmmExitDropsPendingMessagesAndKeepsTheFailureReason) {
+  Harness h("started,ack-delay:100");
+  h.Start(0);
+  EXPECT_THAT(h.Send(CommandLine(HostMessage{4, "x"}), 10), IsEmpty());
+  EXPECT_EQ(h.agent.pending_messages(), 1u);
+  EXPECT_THAT(
+      h.Send(CommandLine(RunScript{
+                 "failure:MICRODROID_PAYLOAD_HAS_CHANGED,vmm-exit:255"}),
+             20),
+      ElementsAre("failure MICRODROID_PAYLOAD_HAS_CHANGED",
+                  "FAILURE PORT MICRODROID_PAYLOAD_HAS_CHANGED",
+                  "VMM EXIT 255"));
+  EXPECT_EQ(h.agent.pending_messages(), 0u);
+  EXPECT_THAT(h.Tick(110), IsEmpty());
+}
+
+TEST(AgentTest, BadVmmExitCodeIsABadScript) {
+  EXPECT_THAT(
+      Harness("vmm-exit:8").Start(),
+      ElementsAre("(newline)", "hello 0.1.0 test vmm-exit:8",
+                  "error bad-script: proctor.behaviour: step 1 "
+                  "(\"vmm-exit:8\"): \"8\" is not an odd whole number in "
+                  "1..255 without leading zeros (isa-debug-exit makes only "
+                  "odd exit codes)",
+                  "action power-off", "POWER OFF"));
 }
 
 TEST(AgentTest, VM5_HangBeforeStartedNeverReportsStarted) {

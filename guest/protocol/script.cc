@@ -19,6 +19,7 @@ namespace {
 enum class Arg : uint8_t {
   kNone,
   kCode,
+  kVmmCode,
   kDelay,
   kReason,
   kFailureHex,
@@ -32,7 +33,7 @@ struct StepSpec {
 };
 
 // Each step's spellings; FormatScript writes the first that fits.
-constexpr std::array<StepSpec, 16> kSpecs = {{
+constexpr std::array<StepSpec, 17> kSpecs = {{
     {"started", StepKind::kStarted, Arg::kNone},
     {"ready", StepKind::kReady, Arg::kNone},
     {"finished", StepKind::kFinished, Arg::kCode},
@@ -49,6 +50,7 @@ constexpr std::array<StepSpec, 16> kSpecs = {{
     {"ack-delay", StepKind::kAckDelay, Arg::kDelay},
     {"echo", StepKind::kEcho, Arg::kNone},
     {"send", StepKind::kSend, Arg::kMessageHex},
+    {"vmm-exit", StepKind::kVmmExit, Arg::kVmmCode},
 }};
 
 bool IsReasonChar(char c) {
@@ -70,6 +72,17 @@ int HexValue(char c) {
   return -1;
 }
 
+// Digits only, "0" or without a leading zero, and within uint64_t.
+bool ParseDecimal(std::string_view text, uint64_t* value) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, *value);
+  return ec == std::errc() && ptr == end;
+}
+
 // Empty on success, else what is wrong with the argument.
 std::string ParseArg(Arg arg, std::string_view text, Step* step) {
   switch (arg) {
@@ -79,14 +92,22 @@ std::string ParseArg(Arg arg, std::string_view text, Step* step) {
     case Arg::kDelay: {
       const uint64_t max = arg == Arg::kCode ? kMaxExitCode : kMaxStepDelayMs;
       uint64_t value = 0;
-      const char* end = text.data() + text.size();
-      const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-      bool digits = !text.empty();
-      for (char c : text) digits = digits && c >= '0' && c <= '9';
-      if (!digits || ec != std::errc() || ptr != end ||
-          (text.size() > 1 && text[0] == '0') || value > max) {
+      if (!ParseDecimal(text, &value) || value > max) {
         return "\"" + ShowBytes(text) + "\" is not a whole number in 0.." +
                std::to_string(max) + " without leading zeros";
+      }
+      step->number = value;
+      return "";
+    }
+    case Arg::kVmmCode: {
+      uint64_t value = 0;
+      if (!ParseDecimal(text, &value) || value < kMinVmmExitCode ||
+          value > kMaxVmmExitCode || value % 2 == 0) {
+        return "\"" + ShowBytes(text) + "\" is not an odd whole number in " +
+               std::to_string(kMinVmmExitCode) + ".." +
+               std::to_string(kMaxVmmExitCode) +
+               " without leading zeros (isa-debug-exit makes only odd exit "
+               "codes)";
       }
       step->number = value;
       return "";
@@ -194,6 +215,7 @@ std::string FormatScript(const std::vector<Step>& steps) {
       case Arg::kNone:
         break;
       case Arg::kCode:
+      case Arg::kVmmCode:
       case Arg::kDelay:
         out.push_back(':');
         out.append(std::to_string(step.number));

@@ -22,6 +22,15 @@ inline constexpr uint64_t kMaxStepDelayMs = 24ull * 60 * 60 * 1000;
 // The behaviour the agent runs when the kernel command line names none.
 inline constexpr std::string_view kDefaultScript = "started,ready";
 
+// The I/O port of QEMU's isa-debug-exit device. The host puts the device
+// there (host/qemu/qemu_command.h, kDebugExitPort, which is checked equal to
+// this); this copy is for the agent, which cannot include Abseil headers.
+inline constexpr uint16_t kDebugExitIoPort = 0x501;
+// isa-debug-exit makes QEMU exit with (value << 1) | 1, so a vmm-exit step
+// can only ask for odd codes, and a process exit code has 8 bits.
+inline constexpr uint64_t kMinVmmExitCode = 1;
+inline constexpr uint64_t kMaxVmmExitCode = 255;
+
 enum class StepKind : uint8_t {
   kStarted,   // "started": report Started
   kReady,     // "ready": report Ready
@@ -37,11 +46,13 @@ enum class StepKind : uint8_t {
   kAckDelay,  // "ack-delay:MS": ack host messages MS ms after arrival
   kEcho,      // "echo": send every host message back after its ack
   kSend,      // "send:HEX": send a message to the host
+  kVmmExit,   // "vmm-exit:N": make the VMM exit with code N (odd, 1..255)
+              // through QEMU's isa-debug-exit device
 };
 
 struct Step {
   StepKind kind = StepKind::kStarted;
-  uint64_t number = 0;  // exit code or milliseconds
+  uint64_t number = 0;  // exit code, VMM exit code or milliseconds
   std::string bytes;    // failure report or message
   bool operator==(const Step&) const = default;
 };

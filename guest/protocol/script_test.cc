@@ -1,5 +1,6 @@
 #include "guest/protocol/script.h"
 
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -101,6 +102,31 @@ TEST(ScriptTest, Errors) {
   EXPECT_EQ(ErrorOf("failure-hex:" + std::string(2 * 8193, '0')),
             "step 1 (\"failure-hex:00000000000000000000...\"): wants an even "
             "number of hex digits, at most 8192 bytes; got 16386 digits");
+}
+
+TEST(ScriptTest, VmmExitTakesAnOddCodeAndFormatsBack) {
+  for (uint64_t code : {1u, 7u, 255u}) {
+    const std::string text = "started,vmm-exit:" + std::to_string(code);
+    const std::vector<Step> steps = Parsed(text);
+    EXPECT_EQ(steps, (std::vector<Step>{{StepKind::kStarted, 0, ""},
+                                        {StepKind::kVmmExit, code, ""}}));
+    EXPECT_EQ(FormatScript(steps), text);
+    EXPECT_EQ(Parsed(FormatScript(steps)), steps);
+  }
+}
+
+TEST(ScriptTest, VmmExitRefusesEvenZeroAndOutOfRangeCodes) {
+  for (const char* arg : {"0", "2", "256", "-1", "", "x", "07", "7x", "+7",
+                          "18446744073709551617"}) {
+    const std::string item = std::string("vmm-exit:") + arg;
+    EXPECT_EQ(ErrorOf("started," + item),
+              "step 2 (\"" + item + "\"): \"" + arg +
+                  "\" is not an odd whole number in 1..255 without leading "
+                  "zeros (isa-debug-exit makes only odd exit codes)");
+  }
+  EXPECT_EQ(ErrorOf("vmm-exit"),
+            "step 1 (\"vmm-exit\"): vmm-exit needs an argument "
+            "(vmm-exit:...)");
 }
 
 TEST(ScriptTest, AtMost64Steps) {

@@ -82,6 +82,15 @@ Instant EventLoop::Now() const {
   return Instant::FromNanos(MonotonicNanos() - origin_ns_);
 }
 
+absl::Status EventLoop::RestartClock() {
+  if (!timers_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the clock cannot restart with ", timers_.size(), " timers pending"));
+  }
+  origin_ns_ = MonotonicNanos();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EventLoop::WatchId> EventLoop::WatchFd(
     int fd, uint32_t epoll_events,
     absl::AnyInvocable<void(uint32_t ready_events)> on_ready) {

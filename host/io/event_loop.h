@@ -57,6 +57,10 @@ class EventLoop {
   // Nanoseconds of CLOCK_MONOTONIC since Create, so a run starts at 0 like
   // the simulator's.
   Instant Now() const;
+  // Makes Now() 0 again, for a world that prepares (boots guests) before its
+  // run's clock starts. Instants read before are meaningless after.
+  // FailedPrecondition while a timer is pending: its deadline would move.
+  absl::Status RestartClock();
 
   // Calls on_ready(ready_events) on every turn while `fd` is ready for any of
   // `epoll_events` (EPOLLERR and EPOLLHUP are always reported). The loop does
@@ -120,8 +124,8 @@ class EventLoop {
   const EventLoopLimits limits_;
   const UniqueFd epoll_fd_;
   const UniqueFd timer_fd_;
-  // CLOCK_MONOTONIC at Create, in nanoseconds.
-  const int64_t origin_ns_;
+  // CLOCK_MONOTONIC at Create (or RestartClock), in nanoseconds.
+  int64_t origin_ns_;
 
   bool running_ = false;
   // epoll_pwait2 gives nanosecond waits; kernels before 5.11 lack it, and

@@ -67,6 +67,22 @@ TEST_F(EventLoopTest, NowStartsNearZeroAndNeverGoesBack) {
   EXPECT_GE(second, first);
 }
 
+TEST_F(EventLoopTest, RestartClockStartsNowAgainOnlyWithNoTimerPending) {
+  bool fired = false;
+  absl::StatusOr<EventLoop::TimerId> t = loop_->AddTimer(
+      loop_->Now() + absl::Milliseconds(2), [&] { fired = true; });
+  ASSERT_TRUE(t.ok());
+  const absl::Status refused = loop_->RestartClock();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(refused.message(),
+            "the clock cannot restart with 1 timers pending");
+  ASSERT_TRUE(loop_->RunUntil([&] { return fired; }, SafetyDeadline()).ok());
+  const Instant before = loop_->Now();
+  EXPECT_GE(before, Instant::FromNanos(2'000'000));
+  ASSERT_TRUE(loop_->RestartClock().ok());
+  EXPECT_LT(loop_->Now(), before);
+}
+
 TEST_F(EventLoopTest, CreateOpensExactlyTwoDescriptors) {
   const size_t before = *CountOpenFds();
   absl::StatusOr<std::unique_ptr<EventLoop>> other = EventLoop::Create();

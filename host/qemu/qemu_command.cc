@@ -7,9 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "guest/protocol/script.h"
 
 namespace proctor::host {
 namespace {
+
+static_assert(kDebugExitPort == guest::kDebugExitIoPort,
+              "the host's isa-debug-exit port must be where the agent writes");
 
 absl::Status RequirePath(absl::string_view field, absl::string_view path) {
   if (path.empty()) {
@@ -102,7 +106,13 @@ absl::StatusOr<std::vector<std::string>> BuildQemuCommand(
        "-smp", absl::StrCat(config.cpus.value_or(kDefaultCpus)),
        // ISA pvpanic (port 0x505): a guest panic is GUEST_PANICKED,
        // not a reset that looks like a reboot.
-       "-device", "pvpanic"});
+       "-device", "pvpanic",
+       // A guest's way to make QEMU exit with an odd code of its choice
+       // (guest-protocol.md, vmm-exit); QEMU itself exits 0 or 1.
+       "-device",
+       absl::StrCat("isa-debug-exit,iobase=0x", absl::Hex(kDebugExitPort),
+                    ",iosize=0x",
+                    absl::Hex(kDebugExitPortSize, absl::kZeroPad2))});
 
   // The serial order is the guest ABI, as in the crosvm command: ttyS0 the
   // console, ttyS1 the failure channel (VM-6), ttyS2 the agent channel.

@@ -32,6 +32,16 @@ inline constexpr uint32_t kDefaultCpus = 1;
 // bound, so a long line is refused here rather than cut by the kernel.
 inline constexpr size_t kMaxX86KernelCommandLineBytes = 2047;
 
+// The I/O port of the isa-debug-exit device every VM gets: a guest that
+// writes v there makes QEMU exit with status (v << 1) | 1, which is how a
+// scenario's VMM exits with a code other than 0, 32 or 33 (the agent's
+// vmm-exit step). The agent uses the same number, guest::kDebugExitIoPort in
+// guest/protocol/script.h (it cannot include Abseil headers);
+// qemu_command.cc checks they are equal.
+inline constexpr uint16_t kDebugExitPort = 0x501;
+// The device's width in ports: QEMU's default, written out.
+inline constexpr uint16_t kDebugExitPortSize = 2;
+
 // Fixed parameters that precede the config's: the console on the first
 // serial port; a panic powers the guest off at once (with -no-reboot) rather
 // than waiting; the agent is /init of the initramfs.
@@ -81,7 +91,7 @@ struct QemuOptions {
 // VM-9 mapped to QEMU (the table in docs/qemu.md). In order:
 //   binary -name proctor-vm-CID -machine q35 -accel tcg|kvm -nodefaults
 //   -no-user-config -nographic -no-reboot [-S] -m MIB -smp N
-//   -device pvpanic
+//   -device pvpanic -device isa-debug-exit,iobase=0x501,iosize=0x02
 //   -chardev ...,id=console -serial chardev:console      (ttyS0)
 //   -chardev socket,id=failure,path=F -serial chardev:failure  (ttyS1)
 //   -chardev socket,id=agent,path=A -serial chardev:agent      (ttyS2)

@@ -38,6 +38,7 @@ VmConfig KernelConfig() {
 std::vector<std::string> Devices(const std::string& console_chardev,
                                  const std::string& log_chardev) {
   return {"-device",  "pvpanic",
+          "-device",  "isa-debug-exit,iobase=0x501,iosize=0x02",
           "-chardev", console_chardev,
           "-serial",  "chardev:console",
           "-chardev", "socket,id=failure,path=/run/vm/failure.sock",

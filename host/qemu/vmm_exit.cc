@@ -15,6 +15,9 @@ std::optional<ExitStatus> VmmExitOfQemu(const QemuEnd& end) {
   if (qemu.code() == 0 && end.shutdown_reason == "guest-shutdown") {
     return ExitStatus::Exited(0);
   }
+  // The guest chose this code through isa-debug-exit (QEMU sends no
+  // SHUTDOWN then), or QEMU failed and exited 1, which is ERROR as it is.
+  if (qemu.code() != 0) return qemu;
   return ExitStatus::Exited(kVmmExitError);
 }
 

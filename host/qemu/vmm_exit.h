@@ -2,8 +2,11 @@
 // from what QEMU said on the way out. The runtime's death-reason classifier
 // reads crosvm's exit codes (0 shutdown, 32 reboot, 33 crash, a signal:
 // killed); QEMU exits 0 whether the guest powered off, rebooted (with
-// -no-reboot) or panicked, so the QMP events decide instead. Measured facts
-// behind the table are in /work/shared/DESIGN.md and docs/qemu.md.
+// -no-reboot) or panicked, so the QMP events decide instead. A guest that
+// wants another code writes to the isa-debug-exit device (the agent's
+// vmm-exit step), and QEMU's own non-zero exit is passed on as it is.
+// Measured facts behind the table are in /work/shared/DESIGN.md and
+// docs/qemu.md.
 #ifndef PROCTOR_HOST_QEMU_VMM_EXIT_H_
 #define PROCTOR_HOST_QEMU_VMM_EXIT_H_
 
@@ -37,7 +40,9 @@ struct QemuEnd {
 //   SHUTDOWN guest-reset              -> Exit(32) (REBOOT; a panic without
 //                                        pvpanic looks the same, panic=-1)
 //   SHUTDOWN guest-shutdown, exit 0   -> Exit(0) (SHUTDOWN)
-//   any other non-zero QEMU exit      -> Exit(1) (ERROR)
+//   any other non-zero QEMU exit N    -> Exit(N): isa-debug-exit's odd codes
+//                                        (vmm-exit:7 is Exit(7), UNKNOWN), or
+//                                        QEMU's own error, Exit(1) (ERROR)
 //   exit 0 with no guest shutdown     -> Exit(1) (ERROR: QEMU ended the run,
 //                                        the guest did not)
 std::optional<ExitStatus> VmmExitOfQemu(const QemuEnd& end);

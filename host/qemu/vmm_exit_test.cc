@@ -54,9 +54,39 @@ TEST(VmmExitOfQemuTest, VM6_FailureReasonWinsOverTheExit) {
 }
 
 TEST(VmmExitOfQemuTest, VM6_QemuErrorsAreErrors) {
-  EXPECT_EQ(ReasonOf({ExitStatus::Exited(1), "", false}), "ERROR");
+  const QemuEnd failed{ExitStatus::Exited(1), "", false};
+  EXPECT_EQ(VmmExitOfQemu(failed), ExitStatus::Exited(1));
+  EXPECT_EQ(ReasonOf(failed), "ERROR");
   // QEMU ended the run without the guest shutting down.
   EXPECT_EQ(ReasonOf({ExitStatus::Exited(0), "host-qmp-quit", false}), "ERROR");
+}
+
+// isa-debug-exit (the agent's vmm-exit:N) ends QEMU with an odd code and no
+// SHUTDOWN event: the code reaches the runtime unchanged.
+TEST(VmmExitOfQemuTest, VM6_GuestChosenExitCodesPassThrough) {
+  for (int code : {7, 255}) {
+    const QemuEnd end{ExitStatus::Exited(code), "", false};
+    EXPECT_EQ(VmmExitOfQemu(end), ExitStatus::Exited(code));
+    EXPECT_EQ(ReasonOf(end), "UNKNOWN") << code;
+  }
+  // vmm-exit:1 is crosvm's error code, so it reads as ERROR.
+  EXPECT_EQ(ReasonOf({ExitStatus::Exited(1), "", false}), "ERROR");
+  // Any non-zero code passes, not only the odd ones isa-debug-exit makes.
+  EXPECT_EQ(VmmExitOfQemu({ExitStatus::Exited(2), "", false}),
+            ExitStatus::Exited(2));
+  // A failure reason on ttyS1 still wins (VM-6).
+  EXPECT_EQ(ReasonOf({ExitStatus::Exited(7), "", false},
+                     "MICRODROID_PAYLOAD_HAS_CHANGED"),
+            "MICRODROID_PAYLOAD_HAS_CHANGED");
+}
+
+TEST(VmmExitOfQemuTest, VM6_PanicAndRebootWinOverANonZeroExit) {
+  EXPECT_EQ(VmmExitOfQemu({ExitStatus::Exited(7), "", true}),
+            ExitStatus::Exited(33));
+  EXPECT_EQ(VmmExitOfQemu({ExitStatus::Exited(7), "guest-panic", false}),
+            ExitStatus::Exited(33));
+  EXPECT_EQ(VmmExitOfQemu({ExitStatus::Exited(7), "guest-reset", false}),
+            ExitStatus::Exited(32));
 }
 
 TEST(VmmExitOfQemuTest, VM6_UnobservedExitIsInfrastructureError) {

@@ -17,17 +17,25 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "guest/protocol/decoder.h"
+#include "guest/protocol/script.h"
+#include "guest/protocol/wire.h"
 #include "host/io/event_loop.h"
 #include "host/io/seqpacket_channel.h"
 #include "host/io/shared_counter.h"
 #include "host/io/unique_fd.h"
 #include "host/process/child_process.h"
+#include "host/qemu/qemu_vm.h"
+#include "host/qemu/vmm_exit.h"
 #include "runtime/channel/koid_allocator.h"
 #include "runtime/model/check.h"
 #include "runtime/model/describe.h"
+#include "sim/core/prng.h"
 #include "sim/world/fault_kind.h"
+#include "sim/world/guest_life.h"
 
 namespace proctor::host {
 namespace {
@@ -54,6 +62,10 @@ constexpr absl::Duration kMaxTurn = absl::Milliseconds(50);
 // Commands on a container process's control socket (container_main.cc).
 constexpr char kIgnoreSigterm = 'T';
 constexpr char kCrashNow = 'C';
+
+// Appended to the QEMU binary's path for vmm_spawn_fail: a spawn that fails
+// for real because the program is not there.
+constexpr absl::string_view kMissingSuffix = ".proctor-not-here";
 
 // When a crash armed before a process started acts.
 constexpr absl::Duration kArmedCrashAfter = absl::Milliseconds(100);
@@ -120,6 +132,49 @@ struct HandleSource {
   std::optional<EventLoop::TimerId> release;
 };
 
+// One QEMU: a guest booted before the run (waiting for its life), the
+// guest of a VM's life, or the sandbox guest.
+struct GuestVm {
+  VmConfig config;
+  std::string name;
+  std::unique_ptr<QemuVmListener> listener;
+  std::unique_ptr<QemuVm> vm;
+  bool hello = false;
+  bool pause_asked = false;
+  // Booted before the run: paused (QMP stop answered) until its spawn.
+  bool paused = false;
+  bool exited = false;
+  bool sandbox = false;
+  bool taken = false;  // by a VM's life
+  // QMP's account of the end (host/qemu/vmm_exit.h).
+  std::string shutdown_reason;
+  bool panicked = false;
+  // The VM whose life this is (taken), and the script to hand its agent
+  // once it has said hello.
+  Cid cid{0};
+  std::optional<std::string> script;
+  // vmm_spawned waits for QEMU to run the guest: the answer to "cont" for
+  // a guest booted before the run, OnStarted for one booted at its spawn.
+  bool spawn_pending = false;
+  // The life's reports still to come and whether it ends by itself, so
+  // the world knows when the guest has nothing more to do.
+  size_t reports_to_come = 0;
+  bool exit_to_come = false;
+  bool kill_sent = false;
+};
+
+// A cid's lives in this run.
+struct VmSlot {
+  explicit VmSlot(sim::Prng r) : rng(r) {}
+  sim::ScriptedGuest guest;
+  // The simulator's stream for this VM's lives (sim/world/world.cc).
+  sim::Prng rng;
+  std::vector<uint32_t> armed;     // fault indices, in arming order
+  std::optional<VmConfig> config;  // the accepted create_vm's
+  GuestVm* current = nullptr;
+  std::string failure_bytes;  // of the last exit
+};
+
 }  // namespace
 
 class ProcessWorldImpl {
@@ -150,9 +205,12 @@ class ProcessWorldImpl {
     for (const sim::ScriptedContainer& c : setup.containers) {
       containers_[c.id.value - 1].behaviour = c.process;
     }
+    for (const sim::ScriptedVm& v : setup.vms) Slot(v.cid).guest = v.guest;
   }
 
   ~ProcessWorldImpl() {
+    // Every QEMU is killed, reaped and its run folder removed.
+    guests_.clear();
     // Children first (their destructors kill and reap whole groups), then
     // every watch and descriptor goes with the members.
     for (ContainerWorld& c : containers_) {
@@ -351,7 +409,13 @@ class ProcessWorldImpl {
       for (const ContainerWorld& c : containers_) {
         if (c.running) return false;
       }
+      for (const std::unique_ptr<GuestVm>& g : guests_) {
+        if (g->taken && !g->exited) return false;
+      }
       return true;
+    }
+    for (const std::unique_ptr<GuestVm>& g : guests_) {
+      if (GuestBusy(*g)) return false;
     }
     // Without a shutdown: idle when nothing is due.
     if (!timers_.empty()) return false;
@@ -362,7 +426,7 @@ class ProcessWorldImpl {
       }
     }
     for (const ProxyWorld& p : proxies_) {
-      if (p.unhandled > 0 && !p.stalled) return false;
+      if (p.unhandled > 0 && !p.stalled && !suspended_) return false;
       for (const Peer& peer : p.peer) {
         if (!peer.outbox.empty()) return false;
       }
@@ -382,6 +446,11 @@ class ProcessWorldImpl {
         what.push_back(absl::StrCat("container ", c.id.value, " running"));
       }
     }
+    for (const std::unique_ptr<GuestVm>& g : guests_) {
+      if (g->taken && !g->exited) {
+        what.push_back(absl::StrCat(g->name, "'s QEMU running"));
+      }
+    }
     if (!shutdown_complete_) what.push_back("no shutdown_complete");
     return what.empty() ? std::string("peers still draining")
                         : absl::StrJoin(what, ", ");
@@ -398,9 +467,29 @@ class ProcessWorldImpl {
         absl::StrCat("the process world has no VMs: ", what,
                      " needs the sim, qemu or libvirt world")));
   }
-  void Step(const sim::script_op::CreateVm&) { NoVms("create_vm"); }
-  void Step(const sim::script_op::StartVm&) { NoVms("start_vm"); }
-  void Step(const sim::script_op::KillVm&) { NoVms("kill_vm"); }
+  void Step(const sim::script_op::CreateVm& op) {
+    if (!options_.qemu.has_value()) {
+      NoVms("create_vm");
+      return;
+    }
+    const RequestId request = NewRequest();
+    create_requests_.emplace(request.value, op.config);
+    Deliver(input::CreateVm{request, op.config});
+  }
+  void Step(const sim::script_op::StartVm& op) {
+    if (!options_.qemu.has_value()) {
+      NoVms("start_vm");
+      return;
+    }
+    Deliver(input::StartVm{NewRequest(), op.cid});
+  }
+  void Step(const sim::script_op::KillVm& op) {
+    if (!options_.qemu.has_value()) {
+      NoVms("kill_vm");
+      return;
+    }
+    Deliver(input::KillVm{NewRequest(), op.cid});
+  }
 
   void Step(const sim::script_op::InstallContainer& op) {
     Deliver(input::InstallContainer{NewRequest(), op.container, op.spec});
@@ -587,6 +676,19 @@ class ProcessWorldImpl {
           ProxyFault(*p, op, index);
         }
         return;
+      case sim::FaultKind::kVmmSpawnFail:
+      case sim::FaultKind::kVmmCrashAtBoot:
+      case sim::FaultKind::kGuestHang:
+      case sim::FaultKind::kGuestSlowStart:
+      case sim::FaultKind::kGuestPanic:
+      case sim::FaultKind::kGuestReboot:
+      case sim::FaultKind::kFailureReason:
+        if (!options_.qemu.has_value()) break;
+        // Like the simulator's: for the VM's next life.
+        if (op.target >= kMinGuestCid && op.target <= sim::kMaxScriptCid) {
+          Slot(Cid{static_cast<uint32_t>(op.target)}).armed.push_back(index);
+        }
+        return;
       case sim::FaultKind::kHandleWake:
         if (op.target >= 1 && op.target <= handles_.size()) {
           AssertHandle(
@@ -596,12 +698,18 @@ class ProcessWorldImpl {
         }
         return;
       default:
-        Fail(absl::InvalidArgumentError(absl::StrCat(
-            "fault ", sim::FaultKindName(op.kind),
-            " cannot happen in the process world (it needs a VM, an agent or "
-            "the simulator); list this scenario's worlds without process")));
-        return;
+        break;
     }
+    Fail(absl::InvalidArgumentError(
+        options_.qemu.has_value()
+            ? absl::StrCat("fault ", sim::FaultKindName(op.kind),
+                           " cannot happen in the qemu world (it needs the "
+                           "simulator); list this scenario's worlds "
+                           "without qemu")
+            : absl::StrCat("fault ", sim::FaultKindName(op.kind),
+                           " cannot happen in the process world (it needs a "
+                           "VM, an agent or the simulator); list this "
+                           "scenario's worlds without process")));
   }
 
   void FireFault(uint32_t index) {
@@ -682,7 +790,9 @@ class ProcessWorldImpl {
     Peer& peer = p.peer[side];
     if (!peer.open) return;
     if (!peer.outbox.empty()) FlushPeer(p, side);
-    if (side == kContainerSide && suspended_) {
+    // The sandbox guest is frozen by QMP instead: what reaches it waits in
+    // its serial port until it runs again.
+    if (side == kContainerSide && suspended_ && !options_.qemu.has_value()) {
       // A suspended container reads nothing; stop asking until resumed.
       Stall(p);
       return;
@@ -695,7 +805,11 @@ class ProcessWorldImpl {
             PeerReceived{peer.koid, sim::DecodeMessageId(m.bytes).value_or(0)});
         if (side == kContainerSide) {
           ++p.unhandled;
-          PostHandle(p);
+          if (options_.qemu.has_value()) {
+            SendToSandbox(p, std::move(m.bytes));
+          } else {
+            PostHandle(p);
+          }
         }
         continue;
       }
@@ -732,6 +846,14 @@ class ProcessWorldImpl {
       Stall(p);
       return;
     }
+    TakeOffCounter(p);
+    if (p.unhandled > 0) PostHandle(p);
+  }
+
+  // The container has handled one message: it takes it off the proxy's
+  // counter (PX-2).
+  void TakeOffCounter(ProxyWorld& p) {
+    PROCTOR_CHECK(p.unhandled > 0);
     --p.unhandled;
     // The system under test may have driven the counter anywhere; a take
     // that would overflow it is the run's error, not a crash.
@@ -748,7 +870,6 @@ class ProcessWorldImpl {
     const int64_t value = p.counter->Value();
     EmitFact(ContainerHandled{p.counter_koid, value});
     Deliver(input::CounterChanged{p.counter_koid, value});
-    if (p.unhandled > 0) PostHandle(p);
   }
 
   void ProxyFault(ProxyWorld& p, const sim::script_op::InjectFault& f,
@@ -930,10 +1051,557 @@ class ProcessWorldImpl {
     Deliver(input::ContainerExited{c.id, *status});
   }
 
+  // ---- The QEMU world's guests ----
+
+  // Forwards one QemuVm's calls to the world, naming its guest.
+  class GuestListener : public QemuVmListener {
+   public:
+    GuestListener(ProcessWorldImpl* world, GuestVm* guest)
+        : world_(world), guest_(guest) {}
+    void OnStarted() override { world_->OnGuestStarted(*guest_); }
+    void OnAgentReport(const guest::Report& report) override {
+      world_->OnGuestReport(*guest_, report);
+    }
+    void OnAgentError(const guest::DecodeError& error) override {
+      // Noise before the hello is the boot's, not the agent's.
+      if (error.after_hello) {
+        world_->Fail(absl::DataLossError(
+            absl::StrCat(guest_->name, ": the agent channel: ", error.what)));
+      }
+    }
+    void OnQmpEvent(const QmpEvent& event) override {
+      if (event.kind == QmpEventKind::kShutdown) {
+        guest_->shutdown_reason = event.reason;
+      } else if (event.kind == QmpEventKind::kGuestPanicked) {
+        guest_->panicked = true;
+      }
+    }
+    void OnError(const absl::Status& error) override {
+      world_->Fail(absl::Status(
+          error.code(), absl::StrCat(guest_->name, ": ", error.message())));
+    }
+    void OnExited(const QemuExit& exit) override {
+      world_->OnGuestExited(*guest_, exit);
+    }
+
+   private:
+    ProcessWorldImpl* const world_;
+    GuestVm* const guest_;
+  };
+
+  VmSlot& Slot(Cid cid) {
+    auto it = vm_slots_.find(cid.value);
+    if (it == vm_slots_.end()) {
+      const uint64_t seed = options_.qemu.has_value() ? options_.qemu->seed : 0;
+      it = vm_slots_
+               .emplace(cid.value,
+                        VmSlot(sim::Prng::Stream(seed, "vm").Fork(cid.value)))
+               .first;
+    }
+    return it->second;
+  }
+
+  QemuVmSpec SpecFor(const VmConfig& config, std::string name) const {
+    const QemuWorldOptions& q = *options_.qemu;
+    QemuVmSpec spec;
+    spec.config = config;
+    spec.qemu_binary = q.qemu_binary;
+    spec.kernel = q.kernel;
+    spec.initrd = q.initrd;
+    spec.options.accel = q.accel;
+    // The agent waits for its life: a run command once the VM is spawned.
+    spec.options.behaviour_parameter = std::string(kWaitingBehaviour);
+    spec.run_parent = q.run_parent;
+    spec.name = std::move(name);
+    return spec;
+  }
+
+  absl::StatusOr<GuestVm*> StartGuest(QemuVmSpec spec) {
+    if (guests_.size() >= kMaxQemuGuests) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the qemu world runs at most ", kMaxQemuGuests,
+                       " guests in one run"));
+    }
+    auto guest = std::make_unique<GuestVm>();
+    guest->config = spec.config;
+    guest->name = spec.name;
+    guest->listener = std::make_unique<GuestListener>(this, guest.get());
+    absl::StatusOr<std::unique_ptr<QemuVm>> vm =
+        QemuVm::Start(loop_.get(), std::move(spec), guest->listener.get());
+    if (!vm.ok()) return vm.status();
+    guest->vm = std::move(*vm);
+    guests_.push_back(std::move(guest));
+    return guests_.back().get();
+  }
+
+  std::string ConsoleOf(const GuestVm& g) const {
+    absl::StatusOr<std::string> tail = g.vm->ConsoleTail(kConsoleTailBytes);
+    if (!tail.ok() || tail->empty()) return "";
+    return absl::StrCat("; the end of its console:\n", *tail);
+  }
+
+ public:
+  absl::Status BootGuests(const std::vector<VmConfig>& lives,
+                          absl::FunctionRef<bool()> interrupted) {
+    PROCTOR_CHECK(!booted_ && steps_scheduled_ == 0);
+    booted_ = true;
+    const absl::Time wall_start = absl::Now();
+    if (!options_.qemu.has_value()) {
+      if (lives.empty()) return absl::OkStatus();
+      return absl::InvalidArgumentError(
+          "the process world has no VMs to boot (they need the qemu world)");
+    }
+    const size_t wanted = lives.size() + (proxies_.empty() ? 0 : 1);
+    if (wanted > kMaxQemuGuests) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the scenario starts ", wanted,
+          " guests; the qemu world runs at most ", kMaxQemuGuests));
+    }
+    if (!proxies_.empty()) {
+      VmConfig config;
+      config.cid = Cid{kMinGuestCid};
+      config.kernel = "/images/vmlinux";  // the image's
+      absl::StatusOr<GuestVm*> g = StartGuest(SpecFor(config, "sandbox guest"));
+      if (!g.ok()) return g.status();
+      (*g)->sandbox = true;
+      sandbox_ = *g;
+    }
+    for (size_t i = 0; i < lives.size(); ++i) {
+      absl::StatusOr<GuestVm*> g = StartGuest(
+          SpecFor(lives[i], absl::StrCat("vm ", lives[i].cid.value, " (booted ",
+                                         i + 1, " of ", lives.size(), ")")));
+      if (!g.ok()) {
+        // A config QEMU cannot run is the VM's spawn's to fail, for real.
+        if (g.status().code() == absl::StatusCode::kInvalidArgument ||
+            g.status().code() == absl::StatusCode::kUnimplemented ||
+            g.status().code() == absl::StatusCode::kOutOfRange) {
+          continue;
+        }
+        return g.status();
+      }
+    }
+    const Instant deadline = loop_->Now() + options_.qemu->boot_timeout;
+    while (true) {
+      if (!failure_.ok()) return failure_;
+      bool all = true;
+      for (const std::unique_ptr<GuestVm>& g : guests_) {
+        if (g->exited) {
+          return absl::UnavailableError(absl::StrCat(
+              g->name, ": QEMU exited while the guest booted",
+              boot_exit_.empty() ? "" : ": ", boot_exit_, ConsoleOf(*g)));
+        }
+        if (g->hello && !g->sandbox && !g->paused && !g->pause_asked) {
+          // It waits for its spawn without running (or costing the host
+          // CPU time).
+          g->pause_asked = true;
+          GuestVm* guest = g.get();
+          absl::Status s = g->vm->Stop([this, guest](absl::Status result) {
+            if (!result.ok()) {
+              Fail(absl::Status(result.code(),
+                                absl::StrCat(guest->name, ": pausing it: ",
+                                             result.message())));
+              return;
+            }
+            guest->paused = true;
+          });
+          if (!s.ok()) return s;
+        }
+        all = all && g->hello && (g->sandbox || g->paused);
+      }
+      if (all) break;
+      if (interrupted()) {
+        return absl::CancelledError(
+            "interrupted while the guests booted; every QEMU was killed");
+      }
+      if (loop_->Now() >= deadline) {
+        std::vector<std::string> late;
+        std::string console;
+        for (const std::unique_ptr<GuestVm>& g : guests_) {
+          if (g->hello) continue;
+          late.push_back(g->name);
+          if (console.empty()) console = ConsoleOf(*g);
+        }
+        return absl::DeadlineExceededError(absl::StrCat(
+            "no hello from the agent of ", absl::StrJoin(late, ", "),
+            " within ", absl::FormatDuration(options_.qemu->boot_timeout),
+            console));
+      }
+      if (absl::Status s = loop_->RunOnce(kMaxTurn); !s.ok()) return s;
+    }
+    boot_time_ = absl::Now() - wall_start;
+    return loop_->RestartClock();
+  }
+  absl::Duration boot_time() const { return boot_time_; }
+
+ private:
+  // The agent's behaviour while it waits for its life: nothing.
+  static constexpr absl::string_view kWaitingBehaviour = "proctor.behaviour=";
+  static constexpr size_t kConsoleTailBytes = 2048;
+
+  void OnGuestStarted(GuestVm& g) {
+    if (!g.spawn_pending) return;
+    // Booted at its spawn: the VMM runs once QEMU runs the guest.
+    g.spawn_pending = false;
+    Deliver(input::VmmSpawned{g.cid, std::nullopt});
+  }
+
+  void SendScript(GuestVm& g) {
+    if (!g.hello || !g.script.has_value() || g.exited) return;
+    absl::Status s = g.vm->SendCommand(guest::RunScript{std::move(*g.script)});
+    g.script.reset();
+    if (!s.ok()) {
+      Fail(absl::Status(
+          s.code(), absl::StrCat(g.name, ": sending its life: ", s.message())));
+    }
+  }
+
+  void OnGuestReport(GuestVm& g, const guest::Report& report) {
+    if (std::holds_alternative<guest::Hello>(report)) {
+      g.hello = true;
+      SendScript(g);
+      return;
+    }
+    if (const auto* ack = std::get_if<guest::Ack>(&report)) {
+      if (g.sandbox) OnSandboxAck(ack->id);
+      return;
+    }
+    if (const auto* error = std::get_if<guest::AgentError>(&report)) {
+      Fail(absl::InternalError(absl::StrCat(g.name, ": the agent reported ",
+                                            error->code, ": ", error->what)));
+      return;
+    }
+    std::optional<PayloadState> state;
+    if (std::holds_alternative<guest::Started>(report)) {
+      state = PayloadState::kStarted;
+    } else if (std::holds_alternative<guest::Ready>(report)) {
+      state = PayloadState::kReady;
+    } else if (std::holds_alternative<guest::Finished>(report)) {
+      state = PayloadState::kFinished;
+    }
+    if (!state.has_value() || !g.taken || Slot(g.cid).current != &g) return;
+    if (g.reports_to_come > 0) --g.reports_to_come;
+    Deliver(input::PayloadReported{g.cid, *state});
+  }
+
+  void OnGuestExited(GuestVm& g, const QemuExit& exit) {
+    g.exited = true;
+    if (!g.taken && !g.sandbox) {
+      boot_exit_ = exit.start_error.ok()
+                       ? FormatExitStatus(exit.status)
+                       : std::string(exit.start_error.message());
+    }
+    if (g.sandbox) {
+      if (!shutdown_complete_) {
+        Fail(absl::UnavailableError(absl::StrCat(
+            g.name, ": QEMU exited with ", FormatExitStatus(exit.status),
+            " during the run", ConsoleOf(g))));
+      }
+      return;
+    }
+    if (!g.taken) return;  // booted for a life that never came
+    VmSlot& slot = Slot(g.cid);
+    if (slot.current != &g) return;
+    if (g.spawn_pending) {
+      g.spawn_pending = false;
+      Deliver(input::VmmSpawned{
+          g.cid, exit.start_error.ok()
+                     ? absl::StrCat(g.name, ": QEMU exited with ",
+                                    FormatExitStatus(exit.status),
+                                    " before the guest ran")
+                     : std::string(exit.start_error.message())});
+      return;
+    }
+    slot.failure_bytes = exit.failure_bytes;
+    QemuEnd end;
+    end.qemu_status = exit.status;
+    end.shutdown_reason = g.shutdown_reason;
+    end.guest_panicked = g.panicked;
+    Deliver(input::VmmExited{g.cid, VmmExitOfQemu(end)});
+  }
+
+  // The life the simulator would give this guest, as the agent's script:
+  // its steps in time order up to the VMM's exit, with sleeps between.
+  absl::StatusOr<std::string> ScriptOfLife(const sim::GuestLife& life,
+                                           GuestVm& g) {
+    std::vector<sim::GuestLifeStep> steps = life.steps;
+    std::stable_sort(
+        steps.begin(), steps.end(),
+        [](const sim::GuestLifeStep& a, const sim::GuestLifeStep& b) {
+          return a.at_ns < b.at_ns;
+        });
+    std::optional<ExitStatus> exit;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (steps[i].kind == sim::GuestLifeStep::Kind::kExit) {
+        exit = steps[i].status;
+        steps.resize(i + 1);  // nothing happens after the VMM exits
+        break;
+      }
+    }
+    int finished_code = 0;
+    if (exit.has_value() && exit->exited() && exit->code() >= 0 &&
+        exit->code() <= 255) {
+      finished_code = exit->code();
+    }
+    std::vector<std::string> parts;
+    int64_t at_ms = 0;
+    g.reports_to_come = 0;
+    g.exit_to_come = false;
+    for (const sim::GuestLifeStep& step : steps) {
+      const int64_t step_ms = step.at_ns / 1'000'000;
+      if (step_ms > at_ms)
+        parts.push_back(absl::StrCat("sleep:", step_ms - at_ms));
+      at_ms = std::max(at_ms, step_ms);
+      if (step.kind == sim::GuestLifeStep::Kind::kReport) {
+        ++g.reports_to_come;
+        switch (step.state) {
+          case PayloadState::kStarted:
+            parts.push_back("started");
+            break;
+          case PayloadState::kReady:
+            parts.push_back("ready");
+            break;
+          case PayloadState::kFinished:
+            parts.push_back(absl::StrCat("finished:", finished_code));
+            break;
+          default:
+            return absl::InternalError("a life reports an unknown state");
+        }
+        continue;
+      }
+      if (!life.failure_bytes.empty()) {
+        parts.push_back(absl::StrCat(
+            "failure-hex:", absl::BytesToHexString(life.failure_bytes)));
+      }
+      g.exit_to_come = true;
+      if (!step.status.exited()) {
+        return absl::UnimplementedError(
+            absl::StrCat(g.name, ": a guest cannot make QEMU end with ",
+                         FormatExitStatus(step.status)));
+      }
+      const int code = step.status.code();
+      if (code == 0) {
+        parts.push_back("poweroff");
+      } else if (code == sim::kGuestRebootExitCode) {
+        parts.push_back("reboot");
+      } else if (code == sim::kGuestCrashExitCode) {
+        parts.push_back("panic");
+      } else if (code % 2 == 1 && code <= 255) {
+        parts.push_back(absl::StrCat("vmm-exit:", code));
+      } else {
+        return absl::UnimplementedError(absl::StrCat(
+            g.name, ": a guest cannot make QEMU exit with code ", code,
+            " (QEMU gives 0 on power-off, 32 on a reboot and 33 on a panic "
+            "here, and odd codes through isa-debug-exit); list this "
+            "scenario's worlds without qemu"));
+      }
+    }
+    return absl::StrJoin(parts, ",");
+  }
+
+  // PX-2 through a real guest: the message goes to the sandbox guest's
+  // agent, which acknowledges it once it has handled it, and only then is
+  // it taken off the proxy's counter. A frozen guest acknowledges nothing.
+  void SendToSandbox(ProxyWorld& p, std::string bytes) {
+    if (sandbox_ == nullptr || sandbox_->exited) {
+      Fail(absl::FailedPreconditionError(
+          "a message reached the container side with no sandbox guest to "
+          "handle it"));
+      return;
+    }
+    if (awaiting_ack_.size() >= kMaxOutbox) {
+      Fail(absl::ResourceExhaustedError(absl::StrCat(
+          "more than ", kMaxOutbox, " messages wait for the guest's ack")));
+      return;
+    }
+    const uint64_t id = ++next_host_message_;
+    awaiting_ack_.emplace(id, static_cast<size_t>(&p - proxies_.data()));
+    if (absl::Status s =
+            sandbox_->vm->SendCommand(guest::HostMessage{id, std::move(bytes)});
+        !s.ok()) {
+      Fail(absl::Status(
+          s.code(),
+          absl::StrCat(sandbox_->name, ": a message for it: ", s.message())));
+    }
+  }
+
+  void OnSandboxAck(uint64_t id) {
+    auto it = awaiting_ack_.find(id);
+    if (it == awaiting_ack_.end()) {
+      Fail(absl::DataLossError(
+          absl::StrCat("the sandbox guest acknowledged message ", id,
+                       ", which it was never sent or acknowledged before")));
+      return;
+    }
+    ProxyWorld& p = proxies_[it->second];
+    awaiting_ack_.erase(it);
+    if (p.unhandled > 0) TakeOffCounter(p);
+  }
+
+  // The first armed fault of `kind` (its index + 1), taken; 0 if none.
+  uint32_t TakeArmed(std::vector<uint32_t>& armed, sim::FaultKind kind) {
+    for (auto it = armed.begin(); it != armed.end(); ++it) {
+      if (faults_[*it].kind == kind) {
+        const uint32_t index = *it;
+        armed.erase(it);
+        return index + 1;
+      }
+    }
+    return 0;
+  }
+
+  // The first armed fault that shapes a life, in arming order (as the
+  // simulator's BootGuest picks it), taken; 0 if none.
+  uint32_t TakeLifeFault(std::vector<uint32_t>& armed) {
+    for (auto it = armed.begin(); it != armed.end(); ++it) {
+      switch (faults_[*it].kind) {
+        case sim::FaultKind::kVmmCrashAtBoot:
+        case sim::FaultKind::kGuestHang:
+        case sim::FaultKind::kGuestSlowStart:
+        case sim::FaultKind::kGuestPanic:
+        case sim::FaultKind::kGuestReboot:
+        case sim::FaultKind::kFailureReason: {
+          const uint32_t index = *it;
+          armed.erase(it);
+          return index + 1;
+        }
+        default:
+          continue;
+      }
+    }
+    return 0;
+  }
+
+  void Execute(action::SpawnVmm& a) {
+    if (!options_.qemu.has_value()) {
+      NoVms("spawn_vmm");
+      return;
+    }
+    VmSlot& slot = Slot(a.cid);
+    const std::string name = absl::StrCat("vm ", a.cid.value);
+    if (slot.current != nullptr && !slot.current->exited) {
+      PostInput(input::VmmSpawned{
+          a.cid, absl::StrCat(name, ": its QEMU is still running")});
+      return;
+    }
+    if (!slot.config.has_value()) {
+      PostInput(input::VmmSpawned{
+          a.cid, absl::StrCat(name, ": no create_vm was accepted for it")});
+      return;
+    }
+    if (const uint32_t fail =
+            TakeArmed(slot.armed, sim::FaultKind::kVmmSpawnFail)) {
+      // A real failed spawn: the QEMU binary it is told is not there.
+      QemuVmSpec spec = SpecFor(*slot.config, name);
+      spec.qemu_binary = absl::StrCat(spec.qemu_binary, kMissingSuffix);
+      absl::StatusOr<GuestVm*> g = StartGuest(std::move(spec));
+      if (g.ok()) {
+        Fail(absl::InternalError(absl::StrCat(
+            name, ": QEMU started from a binary that does not exist")));
+        return;
+      }
+      FireFault(fail - 1);
+      PostInput(input::VmmSpawned{a.cid, std::string(g.status().message())});
+      return;
+    }
+    GuestVm* g = nullptr;
+    for (const std::unique_ptr<GuestVm>& candidate : guests_) {
+      if (!candidate->taken && !candidate->sandbox && !candidate->exited &&
+          candidate->paused && candidate->config == *slot.config) {
+        g = candidate.get();
+        break;
+      }
+    }
+    const bool booted = g != nullptr;
+    if (!booted) {
+      absl::StatusOr<GuestVm*> started =
+          StartGuest(SpecFor(*slot.config, name));
+      if (!started.ok()) {
+        PostInput(
+            input::VmmSpawned{a.cid, std::string(started.status().message())});
+        return;
+      }
+      g = *started;
+    }
+    g->taken = true;
+    g->cid = a.cid;
+    g->name = name;
+    slot.current = g;
+    slot.failure_bytes.clear();
+    const uint32_t fault = TakeLifeFault(slot.armed);
+    sim::Fault life_fault;
+    if (fault != 0) {
+      const sim::script_op::InjectFault& f = faults_[fault - 1];
+      life_fault.kind = f.kind;
+      life_fault.target = f.target;
+      life_fault.a = f.a;
+      life_fault.b = f.b;
+    }
+    const sim::GuestLife life = sim::PlanGuestLife(
+        slot.rng, &slot.guest, fault == 0 ? nullptr : &life_fault,
+        /*exit_unobservable_armed=*/false);
+    absl::StatusOr<std::string> script = ScriptOfLife(life, *g);
+    if (!script.ok()) {
+      Fail(script.status());
+      return;
+    }
+    g->script = std::move(*script);
+    if (fault != 0) FireFault(fault - 1);
+    g->spawn_pending = true;
+    if (!booted) return;
+    // Its life waits in the serial port; the guest runs it once it runs.
+    SendScript(*g);
+    absl::Status s = g->vm->Cont([this, g](absl::Status result) {
+      g->paused = false;
+      if (!g->spawn_pending || g->exited) return;
+      g->spawn_pending = false;
+      if (result.ok()) {
+        Deliver(input::VmmSpawned{g->cid, std::nullopt});
+      } else {
+        Deliver(input::VmmSpawned{
+            g->cid, absl::StrCat(g->name, ": QEMU did not let the guest run: ",
+                                 result.message())});
+      }
+    });
+    if (!s.ok()) {
+      g->spawn_pending = false;
+      PostInput(input::VmmSpawned{a.cid, std::string(s.message())});
+    }
+  }
+
+  void Execute(action::KillVmm& a) {
+    if (!options_.qemu.has_value()) return;
+    VmSlot& slot = Slot(a.cid);
+    GuestVm* g = slot.current;
+    if (g == nullptr || g->exited) return;
+    g->kill_sent = true;
+    if (absl::Status s = g->vm->Kill(); !s.ok()) Fail(s);
+  }
+
+  void Execute(action::ReadFailureReason& a) {
+    if (!options_.qemu.has_value()) return;
+    const std::string& bytes = Slot(a.cid).failure_bytes;
+    PostInput(input::FailureReasonRead{
+        a.cid, bytes.substr(0, std::min<size_t>(bytes.size(), a.max_bytes))});
+  }
+
+  // A guest of a VM that still has something to do.
+  bool GuestBusy(const GuestVm& g) const {
+    if (!g.taken || g.exited) return false;
+    return g.spawn_pending || g.kill_sent || g.exit_to_come ||
+           g.reports_to_come > 0 || g.script.has_value();
+  }
+
   // ---- Actions ----
 
   void Execute(action::Reply& a) {
     pending_requests_.erase(a.request.value);
+    if (auto c = create_requests_.find(a.request.value);
+        c != create_requests_.end()) {
+      // What the VM's spawns will run (the runtime's argv is crosvm's).
+      if (a.status.ok()) Slot(c->second.cid).config = c->second;
+      create_requests_.erase(c);
+      return;
+    }
     auto it = proxy_of_request_.find(a.request.value);
     if (it == proxy_of_request_.end()) return;
     ProxyWorld& p = proxies_[it->second];
@@ -1083,10 +1751,26 @@ class ProcessWorldImpl {
   // As in the simulator, a suspended guest is one whose proxies' container
   // sides read and handle nothing; container processes are not frozen, so
   // stop and kill mean the same while suspended as in sim.
-  void Execute(action::SuspendGuest&) { suspended_ = true; }
+  // In the QEMU world the sandbox guest is really paused (QMP stop) and
+  // runs again on resume (cont).
+  void Execute(action::SuspendGuest&) {
+    suspended_ = true;
+    if (sandbox_ != nullptr && !sandbox_->exited) {
+      absl::Status s = sandbox_->vm->Stop([this](absl::Status result) {
+        if (!result.ok()) Fail(result);
+      });
+      if (!s.ok()) Fail(s);
+    }
+  }
 
   void Execute(action::ResumeGuest&) {
     suspended_ = false;
+    if (sandbox_ != nullptr && !sandbox_->exited) {
+      absl::Status s = sandbox_->vm->Cont([this](absl::Status result) {
+        if (!result.ok()) Fail(result);
+      });
+      if (!s.ok()) Fail(s);
+    }
     for (ProxyWorld& p : proxies_) {
       if (!p.stalled) continue;
       p.stalled = false;
@@ -1146,8 +1830,6 @@ class ProcessWorldImpl {
     drain_until_ = loop_->Now() + options_.drain;
   }
 
-  void Execute(action::SpawnVmm&) { NoVms("spawn_vmm"); }
-
   // Everything else only tells (replies to the client, state changes, wake
   // watchers) or needs nothing on the host (relays, transfers, deletes).
   template <typename A>
@@ -1169,6 +1851,16 @@ class ProcessWorldImpl {
   absl::flat_hash_map<uint64_t, uint32_t> crash_fault_;  // container -> fault
   std::vector<sim::script_op::InjectFault> faults_;
   std::map<proctor::TimerId, EventLoop::TimerId> timers_;
+  // The QEMU world.
+  std::vector<std::unique_ptr<GuestVm>> guests_;
+  std::map<uint32_t, VmSlot> vm_slots_;  // by cid
+  GuestVm* sandbox_ = nullptr;
+  absl::flat_hash_map<uint64_t, VmConfig> create_requests_;
+  absl::flat_hash_map<uint64_t, size_t> awaiting_ack_;  // id -> proxy index
+  uint64_t next_host_message_ = 0;
+  bool booted_ = false;
+  absl::Duration boot_time_;
+  std::string boot_exit_;
   absl::flat_hash_set<uint64_t> pending_requests_;
 
   ActionList actions_;
@@ -1189,7 +1881,7 @@ absl::StatusOr<std::unique_ptr<ProcessWorld>> ProcessWorld::Create(
     const sim::ScriptSetup& setup, sim::SystemUnderTest* sut,
     ProcessWorldOptions options) {
   PROCTOR_CHECK(sut != nullptr);
-  if (!setup.vms.empty()) {
+  if (!setup.vms.empty() && !options.qemu.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the process world has no VMs, and the setup has ", setup.vms.size(),
         " (VMs need the sim, qemu or libvirt world)"));
@@ -1228,6 +1920,11 @@ void ProcessWorld::AddObserver(sim::Observer* observer) {
 absl::Status ProcessWorld::ScheduleScript(Instant at, sim::ScriptOp op) {
   return impl_->ScheduleScript(at, std::move(op));
 }
+absl::Status ProcessWorld::BootGuests(const std::vector<VmConfig>& lives,
+                                      absl::FunctionRef<bool()> interrupted) {
+  return impl_->BootGuests(lives, interrupted);
+}
+absl::Duration ProcessWorld::boot_time() const { return impl_->boot_time(); }
 absl::Status ProcessWorld::Run(absl::FunctionRef<bool()> stop, Instant limit) {
   return impl_->Run(stop, limit);
 }

@@ -2,12 +2,15 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <optional>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "host/world/process_world.h"
+#include "scenarios/runner/compare.h"
 #include "scenarios/runner/event_log.h"
 #include "scenarios/runner/expectations.h"
 #include "scenarios/runner/internal/judging.h"
@@ -26,6 +29,22 @@ std::string DefaultContainerBinary() {
   return PROCTOR_CONTAINER_BINARY;
 }
 
+std::vector<VmConfig> GuestLivesOf(const Scenario& scenario) {
+  std::vector<VmConfig> lives;
+  std::map<uint32_t, VmConfig> created;
+  for (const Step& step : scenario.steps) {
+    if (const auto* create = std::get_if<sim::script_op::CreateVm>(&step.op)) {
+      created[create->config.cid.value] = create->config;
+    } else if (const auto* start =
+                   std::get_if<sim::script_op::StartVm>(&step.op)) {
+      if (auto it = created.find(start->cid.value); it != created.end()) {
+        lives.push_back(it->second);
+      }
+    }
+  }
+  return lives;
+}
+
 ScenarioResult RunInProcess(const Scenario& scenario,
                             const ProcessRunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
@@ -42,6 +61,11 @@ ScenarioResult RunInProcess(const Scenario& scenario,
   po.container_binary = options.container_binary.empty()
                             ? DefaultContainerBinary()
                             : options.container_binary;
+  const bool qemu = options.qemu.has_value();
+  if (qemu) {
+    po.qemu = *options.qemu;
+    po.qemu->seed = wo.seed;
+  }
   absl::StatusOr<std::unique_ptr<host::ProcessWorld>> made =
       host::ProcessWorld::Create(*wo.script, &sut, po);
   if (!made.ok()) {
@@ -61,7 +85,7 @@ ScenarioResult RunInProcess(const Scenario& scenario,
       header.mutant = std::string(InfoOf(*options.run.mutant).name);
     }
     header.sut = "reference";
-    header.workload = {{"world", "process"},
+    header.workload = {{"world", qemu ? "qemu" : "process"},
                        {"vms", wo.workload.vms},
                        {"proxies", wo.workload.proxies},
                        {"containers", wo.workload.containers},
@@ -72,24 +96,41 @@ ScenarioResult RunInProcess(const Scenario& scenario,
   }
   if (scenario.invariants) world.AddObserver(&oracle);
   world.AddObserver(&log);
+  auto interrupted = [&] {
+    return options.interrupted != nullptr && options.interrupted->load();
+  };
+  if (qemu) {
+    // Before the steps are scheduled: the run's clock starts after the
+    // boots.
+    if (absl::Status s = world.BootGuests(GuestLivesOf(scenario), interrupted);
+        !s.ok()) {
+      result.error = s;
+      result.wall_s = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - wall_start)
+                          .count();
+      return result;
+    }
+    result.boot_s = absl::ToDoubleSeconds(world.boot_time());
+  }
   internal::StepDriver steps(scenario, world, log);
 
   absl::Status status = steps.error();
   if (status.ok()) {
-    bool interrupted = false;
+    bool was_interrupted = false;
     status = world.Run(
         [&] {
-          if (options.interrupted != nullptr && options.interrupted->load()) {
-            interrupted = true;
+          if (interrupted()) {
+            was_interrupted = true;
             return true;
           }
           return log.overflowed() || !steps.error().ok();
         },
         Instant{} + scenario.time_limit);
-    if (status.ok() && interrupted) {
+    if (status.ok() && was_interrupted) {
       status = absl::CancelledError(
           absl::StrCat("interrupted at ", FormatInstant(world.now()),
-                       "; its processes were killed"));
+                       qemu ? "; its QEMUs and processes were killed"
+                            : "; its processes were killed"));
     }
   }
   if (status.ok()) status = steps.error();
@@ -101,6 +142,18 @@ ScenarioResult RunInProcess(const Scenario& scenario,
   result.findings =
       CheckExpectations(scenario, log.events(), kProcessWorldSlack);
   if (scenario.invariants) internal::AddOracleFinding(oracle, result.findings);
+  if (options.compare_sim && status.ok()) {
+    std::vector<LoggedEvent> sim_events;
+    RunOptions sim_options;
+    sim_options.mutant = options.run.mutant;
+    sim_options.events = &sim_events;
+    RunInSim(scenario, sim_options);
+    if (std::optional<Finding> f =
+            CompareStories(StoryOf(sim_events), StoryOf(log.events()),
+                           qemu ? "qemu" : "process")) {
+      result.findings.push_back(*std::move(f));
+    }
+  }
   if (options.run.trace != nullptr) {
     internal::FinishTrace(trace, log, "WORLD", world.events(), world.now(),
                           status, result.findings, result.error);

@@ -167,6 +167,7 @@ ScenarioResult RunInSim(const Scenario& scenario, const RunOptions& options) {
                           status, result.findings, result.error);
   }
   result.events = world.stats().events;
+  if (options.events != nullptr) *options.events = log.events();
   result.end = world.now();
   result.wall_s = std::chrono::duration<double>(
                       std::chrono::steady_clock::now() - wall_start)

@@ -18,6 +18,7 @@
 #include "runtime/model/time.h"
 #include "runtime/supervisor/supervisor.h"
 #include "scenarios/format/scenario.h"
+#include "scenarios/runner/event_log.h"
 #include "scenarios/runner/expectations.h"
 #include "sim/world/world_options.h"
 
@@ -27,6 +28,8 @@ struct RunOptions {
   std::optional<Mutant> mutant;
   // Where the trace goes (not owned); null: no trace.
   std::ostream* trace = nullptr;
+  // Receives the run's event log (not owned); null: not kept.
+  std::vector<LoggedEvent>* events = nullptr;
 };
 
 struct ScenarioResult {
@@ -38,6 +41,9 @@ struct ScenarioResult {
   uint64_t events = 0;
   Instant end;
   double wall_s = 0;
+  // Real guests: the wall time their boots took before the run's clock
+  // started (part of wall_s).
+  double boot_s = 0;
   bool passed() const { return findings.empty() && error.ok(); }
   // The rule of the first finding ("" when none names one).
   std::string FirstRule() const;
