@@ -84,7 +84,10 @@ ObservableStory StoryOf(std::span<const LoggedEvent> events) {
       story["vm " + cid].push_back(
           absl::StrCat("vmm_exited ", Text(e.value, "status")));
     } else if (e.dir == "fact" && kind == "container_handled") {
-      story[absl::StrCat("proxy ", Text(e.value, "proxy"))].push_back(kind);
+      // How many, not when: the guest handles messages on its own time.
+      story[absl::StrCat("proxy ", Text(e.value, "proxy"),
+                         " messages handled")]
+          .push_back(kind);
     }
   }
   return story;

@@ -22,7 +22,8 @@
 namespace proctor::scenario {
 
 // The observable events of a run, by the object they belong to ("vm 3",
-// "replies to create_vm", "guest", "watcher 1", "proxy 1", ...), each as a
+// "replies to create_vm", "guest", "watcher 1", "proxy 1", "proxy 1
+// messages handled", ...), each as a
 // short text without times ("on_died CRASH").
 using ObservableStory = std::map<std::string, std::vector<std::string>>;
 ObservableStory StoryOf(std::span<const LoggedEvent> events);

@@ -49,7 +49,8 @@ TEST(CompareTest, TheStoryHasNoTimesAndNoTimers) {
   EXPECT_THAT(story.at("replies to create_vm"), ElementsAre("OK"));
   EXPECT_THAT(story.at("replies to suspend_container"),
               ElementsAre("FAILED_PRECONDITION"));
-  EXPECT_THAT(story.at("proxy 1"), ElementsAre("container_handled"));
+  EXPECT_THAT(story.at("proxy 1 messages handled"),
+              ElementsAre("container_handled"));
   EXPECT_EQ(story.count("hangup/3"), 0u);
 }
 
