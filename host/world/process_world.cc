@@ -1471,6 +1471,12 @@ class ProcessWorldImpl {
     return 0;
   }
 
+  // What vmm_spawned says when QEMU could not be started: crosvm's words
+  // ("failed to spawn"), then QemuVm's, which name the VM and the cause.
+  static std::string SpawnError(const absl::Status& error) {
+    return absl::StrCat("QEMU failed to spawn: ", error.message());
+  }
+
   void Execute(action::SpawnVmm& a) {
     if (!options_.qemu.has_value()) {
       NoVms("spawn_vmm");
@@ -1500,7 +1506,7 @@ class ProcessWorldImpl {
         return;
       }
       FireFault(fail - 1);
-      PostInput(input::VmmSpawned{a.cid, std::string(g.status().message())});
+      PostInput(input::VmmSpawned{a.cid, SpawnError(g.status())});
       return;
     }
     GuestVm* g = nullptr;
@@ -1516,8 +1522,7 @@ class ProcessWorldImpl {
       absl::StatusOr<GuestVm*> started =
           StartGuest(SpecFor(*slot.config, name));
       if (!started.ok()) {
-        PostInput(
-            input::VmmSpawned{a.cid, std::string(started.status().message())});
+        PostInput(input::VmmSpawned{a.cid, SpawnError(started.status())});
         return;
       }
       g = *started;
