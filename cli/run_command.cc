@@ -22,6 +22,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "guest/image/image.h"
+#include "host/qemu/kvm_probe.h"
 #include "nlohmann/json.hpp"
 #include "scenarios/format/scenario.h"
 #include "scenarios/report/report.h"
@@ -39,7 +40,8 @@ using scenario::WorldKind;
 
 constexpr char kUsage[] =
     "usage: proctor run FILE... [--world sim|process|qemu] [--mutant NAME]\n"
-    "                   [--jobs N] [--image DIR] [--compare sim]\n"
+    "                   [--jobs N] [--image DIR] [--accel tcg|auto]\n"
+    "                   [--compare sim]\n"
     "                   [--junit FILE] [--tap] [--trace PATH] [--json]\n"
     "\n"
     "Runs scenario files (docs/scenario-format.md) and checks their\n"
@@ -55,6 +57,8 @@ constexpr char kUsage[] =
     "  --image DIR     qemu: the guest image to boot (default: build it\n"
     "                  with 'proctor image' into its cache, or find it "
     "there)\n"
+    "  --accel A       qemu: tcg (emulation, the default) or auto: KVM\n"
+    "                  when a short probe boot under KVM works, else TCG\n"
     "  --compare sim   process, qemu: also run each scenario in the\n"
     "                  simulator and fail it when the two runs do not tell\n"
     "                  the same story (docs/qemu.md, \"Compare\")\n"
@@ -227,12 +231,13 @@ int RunCommand(std::span<char* const> argv) {
   auto jobs_flag = args.Number("jobs", 1024);
   auto image_dir = args.Value("image");
   auto compare = args.Value("compare");
+  auto accel = args.Value("accel");
   // Taken before CheckAllConsumed, which counts what is left as unknown.
   const std::vector<std::string> files = args.Positional();
   for (const absl::Status& s :
        {world_name.status(), mutant_name.status(), junit_path.status(),
         trace_path.status(), jobs_flag.status(), image_dir.status(),
-        compare.status(), args.CheckAllConsumed()}) {
+        compare.status(), accel.status(), args.CheckAllConsumed()}) {
     if (!s.ok()) return Usage(s.message());
   }
   if (files.empty()) return Usage("no scenario files given");
@@ -269,9 +274,18 @@ int RunCommand(std::span<char* const> argv) {
   if (*image_dir && world != WorldKind::kQemu) {
     return Usage("--image is for --world qemu");
   }
+  if (*accel && world != WorldKind::kQemu) {
+    return Usage("--accel is for --world qemu");
+  }
+  if (*accel && **accel != "tcg" && **accel != "auto") {
+    return Usage(absl::StrCat("--accel ", **accel,
+                              ": expected tcg or auto (KVM only after a "
+                              "probe boot works)"));
+  }
   ReproduceFlags() =
       absl::StrCat(*image_dir ? absl::StrCat(" --image ", **image_dir) : "",
-                   *compare ? " --compare sim" : "");
+                   *compare ? " --compare sim" : "",
+                   *accel ? absl::StrCat(" --accel ", **accel) : "");
   std::optional<Mutant> mutant;
   if (*mutant_name) {
     mutant = ParseMutant(**mutant_name);
@@ -323,6 +337,20 @@ int RunCommand(std::span<char* const> argv) {
       const std::string tmp = Env("TMPDIR");
       // Socket paths in the run folders must stay short.
       if (!tmp.empty() && tmp.size() <= 40) qemu->run_parent = tmp;
+      if (*accel && **accel == "auto") {
+        host::KvmProbeOptions probe;
+        probe.kernel = image->kernel;
+        probe.initrd = image->initrd;
+        probe.run_parent = qemu->run_parent;
+        absl::StatusOr<host::AccelChoice> choice = host::ChooseAccel(probe);
+        if (!choice.ok()) {
+          std::fprintf(stderr, "proctor run: %s\n",
+                       std::string(choice.status().message()).c_str());
+          return kExitFailed;
+        }
+        std::fprintf(stderr, "proctor run: %s\n", choice->reason.c_str());
+        qemu->accel = choice->accel;
+      }
     }
   }
 
