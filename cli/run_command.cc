@@ -406,6 +406,11 @@ int RunCommand(std::span<char* const> argv) {
           o.trace_path = trace_paths[i];
         }
       }
+      if (world != WorldKind::kSim && interrupted.load()) {
+        o.result.error =
+            absl::CancelledError("not run: interrupted before it started");
+        continue;
+      }
       if (world == WorldKind::kProcess || world == WorldKind::kQemu) {
         scenario::ProcessRunOptions process_options;
         process_options.run = options;
