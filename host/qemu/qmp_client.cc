@@ -142,11 +142,15 @@ bool QmpClient::ReadOnce() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
-    CloseWith(ErrnoStatus(errno, absl::StrCat(name_, ": recv")));
-    return false;
+    // A QEMU that exits with our command unread resets the connection: it
+    // went away, as with an orderly end; its exit tells why.
+    if (errno != ECONNRESET) {
+      CloseWith(ErrnoStatus(errno, absl::StrCat(name_, ": recv")));
+      return false;
+    }
   }
   std::shared_ptr<bool> alive = alive_;
-  if (n == 0) {
+  if (n <= 0) {
     if (!line_.empty() && !skipping_line_) {
       ReportError(absl::DataLossError(absl::StrCat(
           At(line_offset_), "the stream ended inside a line: ", Show(line_))));

@@ -17,6 +17,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -1288,7 +1289,8 @@ class ProcessWorldImpl {
     if (!g.taken && !g.sandbox) {
       boot_exit_ = exit.start_error.ok()
                        ? FormatExitStatus(exit.status)
-                       : std::string(exit.start_error.message());
+                       : std::string(absl::StripTrailingAsciiWhitespace(
+                             exit.start_error.message()));
     }
     if (g.sandbox) {
       if (!shutdown_complete_) {

@@ -7,12 +7,15 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "host/io/seqpacket_channel.h"
 #include "host/process/testing/process_testing.h"
@@ -214,6 +217,109 @@ TEST_F(ProcessWorldTest, ARunCutShortLeavesNothingBehind) {
   }
   // The world is gone: the fixture checks that its descriptors are closed
   // and both container processes killed and reaped.
+}
+
+}  // namespace
+}  // namespace proctor::host
+
+namespace proctor::host {
+namespace {
+
+// The QEMU world's boots before the run: an image QEMU cannot boot is the
+// run's error, naming the guest and QEMU's own words, and leaves no QEMU,
+// descriptor or run folder behind; and a setup with more guests than the
+// world runs is refused before anything starts.
+class QemuWorldBootTest : public testing::ProcessTest {
+ protected:
+  void SetUp() override {
+    testing::ProcessTest::SetUp();
+    char dir[] = "/tmp/proctor-qemu-world-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    for (const char* name : {"/vmlinuz", "/initrd.img"}) {
+      std::ofstream(dir_ + name) << "not a kernel\n";
+    }
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    testing::ProcessTest::TearDown();
+  }
+  ProcessWorldOptions Options() const {
+    ProcessWorldOptions options;
+    options.qemu.emplace();
+    options.qemu->kernel = dir_ + "/vmlinuz";
+    options.qemu->initrd = dir_ + "/initrd.img";
+    options.qemu->run_parent = dir_;
+    return options;
+  }
+  static VmConfig Config(uint32_t cid) {
+    VmConfig config;
+    config.cid = Cid{cid};
+    config.kernel = "/images/vmlinux";
+    return config;
+  }
+  size_t RunFoldersLeft() const {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      if (e.path().filename().string().rfind("proctor-qemu-", 0) == 0) ++n;
+    }
+    return n;
+  }
+  std::string dir_;
+};
+
+TEST_F(QemuWorldBootTest, AnImageQemuCannotBootIsTheRunsErrorInQemusWords) {
+  if (::access(std::string(kDefaultQemuBinary).c_str(), X_OK) != 0) {
+    GTEST_SKIP() << "no " << kDefaultQemuBinary;
+  }
+  sim::ReferenceSut sut(Supervisor::Options{});
+  sim::ScriptSetup setup;
+  setup.vms.push_back({Cid{3}, {}});
+  absl::StatusOr<std::unique_ptr<ProcessWorld>> world =
+      ProcessWorld::Create(setup, &sut, Options());
+  ASSERT_TRUE(world.ok()) << world.status();
+  const absl::Status boot =
+      (*world)->BootGuests({Config(3)}, [] { return false; });
+  EXPECT_EQ(boot.code(), absl::StatusCode::kUnavailable) << boot;
+  EXPECT_THAT(std::string(boot.message()),
+              ::testing::StartsWith(
+                  "vm 3 (booted 1 of 1): QEMU exited while the guest booted: "
+                  "vm 3 (booted 1 of 1): QEMU exited with Exit(1) before the "
+                  "guest started: qemu"));
+  world->reset();
+  EXPECT_EQ(RunFoldersLeft(), 0u);
+}
+
+TEST_F(QemuWorldBootTest, MoreGuestsThanTheWorldRunsAreRefusedBeforeAnyStarts) {
+  sim::ReferenceSut sut(Supervisor::Options{});
+  absl::StatusOr<std::unique_ptr<ProcessWorld>> world =
+      ProcessWorld::Create(sim::ScriptSetup{}, &sut, Options());
+  ASSERT_TRUE(world.ok()) << world.status();
+  std::vector<VmConfig> lives(kMaxQemuGuests + 1, Config(3));
+  const absl::Status boot = (*world)->BootGuests(lives, [] { return false; });
+  EXPECT_EQ(boot.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(boot.message(),
+            "the scenario starts 33 guests; the qemu world runs at most 32");
+  EXPECT_EQ(RunFoldersLeft(), 0u);
+}
+
+TEST_F(QemuWorldBootTest, AnInterruptedBootKillsWhatItStarted) {
+  if (::access(std::string(kDefaultQemuBinary).c_str(), X_OK) != 0) {
+    GTEST_SKIP() << "no " << kDefaultQemuBinary;
+  }
+  sim::ReferenceSut sut(Supervisor::Options{});
+  absl::StatusOr<std::unique_ptr<ProcessWorld>> world =
+      ProcessWorld::Create(sim::ScriptSetup{}, &sut, Options());
+  ASSERT_TRUE(world.ok()) << world.status();
+  // Interrupted at the first look: the QEMUs were spawned and are killed.
+  const absl::Status boot =
+      (*world)->BootGuests({Config(3), Config(4)}, [] { return true; });
+  EXPECT_EQ(boot.code(), absl::StatusCode::kCancelled) << boot;
+  EXPECT_EQ(boot.message(),
+            "interrupted while the guests booted; every QEMU was killed");
+  world->reset();
+  EXPECT_EQ(RunFoldersLeft(), 0u);
 }
 
 }  // namespace
