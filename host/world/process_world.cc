@@ -141,6 +141,10 @@ struct GuestVm {
   std::unique_ptr<QemuVmListener> listener;
   std::unique_ptr<QemuVm> vm;
   bool hello = false;
+  // The agent answered the world's first message: it has loaded its
+  // modules and reads commands (it says hello before loading them).
+  bool ping_sent = false;
+  bool agent_ready = false;
   bool pause_asked = false;
   // Booted before the run: paused (QMP stop answered) until its spawn.
   bool paused = false;
@@ -1191,7 +1195,13 @@ class ProcessWorldImpl {
               g->name, ": QEMU exited while the guest booted",
               boot_exit_.empty() ? "" : ": ", boot_exit_, ConsoleOf(*g)));
         }
-        if (g->hello && !g->sandbox && !g->paused && !g->pause_asked) {
+        if (g->hello && !g->ping_sent) {
+          g->ping_sent = true;
+          absl::Status s = g->vm->SendCommand(
+              guest::HostMessage{kReadyPingId, std::string()});
+          if (!s.ok()) return s;
+        }
+        if (g->agent_ready && !g->sandbox && !g->paused && !g->pause_asked) {
           // It waits for its spawn without running (or costing the host
           // CPU time).
           g->pause_asked = true;
@@ -1207,7 +1217,7 @@ class ProcessWorldImpl {
           });
           if (!s.ok()) return s;
         }
-        all = all && g->hello && (g->sandbox || g->paused);
+        all = all && g->agent_ready && (g->sandbox || g->paused);
       }
       if (all) break;
       if (interrupted()) {
@@ -1218,14 +1228,14 @@ class ProcessWorldImpl {
         std::vector<std::string> late;
         std::string console;
         for (const std::unique_ptr<GuestVm>& g : guests_) {
-          if (g->hello) continue;
+          if (g->agent_ready && (g->sandbox || g->paused)) continue;
           late.push_back(g->name);
           if (console.empty()) console = ConsoleOf(*g);
         }
         return absl::DeadlineExceededError(absl::StrCat(
-            "no hello from the agent of ", absl::StrJoin(late, ", "),
-            " within ", absl::FormatDuration(options_.qemu->boot_timeout),
-            console));
+            "the agent of ", absl::StrJoin(late, ", "),
+            " did not get ready (hello, modules loaded, paused)", " within ",
+            absl::FormatDuration(options_.qemu->boot_timeout), console));
       }
       if (absl::Status s = loop_->RunOnce(kMaxTurn); !s.ok()) return s;
     }
@@ -1235,6 +1245,9 @@ class ProcessWorldImpl {
   absl::Duration boot_time() const { return boot_time_; }
 
  private:
+  // The id of the world's first message to each booted guest; messages
+  // from proxies are numbered from 1.
+  static constexpr uint64_t kReadyPingId = 0;
   // The agent's behaviour while it waits for its life: nothing.
   static constexpr absl::string_view kWaitingBehaviour = "proctor.behaviour=";
   static constexpr size_t kConsoleTailBytes = 2048;
@@ -1263,7 +1276,11 @@ class ProcessWorldImpl {
       return;
     }
     if (const auto* ack = std::get_if<guest::Ack>(&report)) {
-      if (g.sandbox) OnSandboxAck(ack->id);
+      if (ack->id == kReadyPingId) {
+        g.agent_ready = true;
+      } else if (g.sandbox) {
+        OnSandboxAck(ack->id);
+      }
       return;
     }
     if (const auto* error = std::get_if<guest::AgentError>(&report)) {
