@@ -26,9 +26,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "guest/image/image.h"
-#include "host/process/testing/process_testing.h"
 #include "host/qemu/kvm_probe.h"
 #include "host/qemu/qemu_command.h"
+#include "host/qemu/testing/guest_image_test.h"
 
 namespace proctor::host {
 namespace {
@@ -72,62 +72,21 @@ std::vector<std::string> ProcessesOf(const std::string& needle) {
   return found;
 }
 
-class KvmProbeRealTest : public testing::ProcessTest {
+class KvmProbeRealTest : public testing::GuestImageTest {
  protected:
-  static void SetUpTestSuite() {
-    guest::ImageOptions options;
-    // A sanitizer build's agent is dynamic and cannot be a guest's /init:
-    // PROCTOR_QEMU_TEST_AGENT names a static one from a normal build.
-    const char* agent = std::getenv("PROCTOR_QEMU_TEST_AGENT");
-    options.inputs.agent_binary =
-        agent != nullptr && *agent != '\0' ? agent : PROCTOR_AGENT_BINARY;
-    options.cache_dir = PROCTOR_TEST_CACHE_DIR;
-    options.tool_path = "/usr/sbin:/usr/bin:/sbin:/bin";
-    absl::StatusOr<guest::Image> image = guest::BuildImage(options);
-    if (image.ok()) {
-      image_ = new guest::Image(*std::move(image));
-    } else {
-      image_error_ = new absl::Status(image.status());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete image_;
-    image_ = nullptr;
-    delete image_error_;
-    image_error_ = nullptr;
-  }
-
-  void SetUp() override {
-    ProcessTest::SetUp();
-    ASSERT_NE(image_, nullptr) << *image_error_;
-    char dir[] = "/tmp/proctor-kvm-probe-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    parent_ = dir;
-  }
   void TearDown() override {
-    std::error_code ignored;
-    EXPECT_TRUE(std::filesystem::is_empty(parent_, ignored))
-        << "a run folder was left in " << parent_;
     EXPECT_THAT(ProcessesOf(parent_), IsEmpty());
-    std::filesystem::remove_all(parent_, ignored);
-    ProcessTest::TearDown();
+    GuestImageTest::TearDown();
   }
 
   KvmProbeOptions Options() const {
     KvmProbeOptions options;
-    options.kernel = image_->kernel;
-    options.initrd = image_->initrd;
+    options.kernel = image().kernel;
+    options.initrd = image().initrd;
     options.run_parent = parent_;
     return options;
   }
-
-  static guest::Image* image_;
-  static absl::Status* image_error_;
-  std::string parent_;
 };
-
-guest::Image* KvmProbeRealTest::image_ = nullptr;
-absl::Status* KvmProbeRealTest::image_error_ = nullptr;
 
 TEST_F(KvmProbeRealTest, ProbeDecidesWithinItsTimeoutAndLeavesNothing) {
   const KvmProbeOptions options = Options();

@@ -27,7 +27,7 @@
 #include "guest/image/image.h"
 #include "guest/protocol/decoder.h"
 #include "guest/protocol/wire.h"
-#include "host/process/testing/process_testing.h"
+#include "host/qemu/testing/guest_image_test.h"
 #include "runtime/model/exit_status.h"
 
 namespace proctor::host {
@@ -90,53 +90,19 @@ class Recorder : public QemuVmListener {
   EventLoop* loop_;
 };
 
-class QemuVmTest : public testing::ProcessTest {
+class QemuVmTest : public testing::GuestImageTest {
  protected:
-  static void SetUpTestSuite() {
-    guest::ImageOptions options;
-    // A sanitizer build's agent is dynamic and cannot be a guest's /init:
-    // PROCTOR_QEMU_TEST_AGENT names a static one from a normal build.
-    const char* agent = std::getenv("PROCTOR_QEMU_TEST_AGENT");
-    options.inputs.agent_binary =
-        agent != nullptr && *agent != '\0' ? agent : PROCTOR_AGENT_BINARY;
-    options.cache_dir = PROCTOR_TEST_CACHE_DIR;
-    options.tool_path = "/usr/sbin:/usr/bin:/sbin:/bin";
-    absl::StatusOr<guest::Image> image = guest::BuildImage(options);
-    if (image.ok()) {
-      image_ = new guest::Image(*std::move(image));
-    } else {
-      image_error_ = new absl::Status(image.status());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete image_;
-    image_ = nullptr;
-    delete image_error_;
-    image_error_ = nullptr;
-  }
-
-  void SetUp() override {
-    ProcessTest::SetUp();
-    ASSERT_NE(image_, nullptr) << *image_error_;
-    char dir[] = "/tmp/proctor-qemu-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(dir), nullptr);
-    parent_ = dir;
-  }
   void TearDown() override {
     vm_.reset();
-    std::error_code ignored;
-    EXPECT_TRUE(std::filesystem::is_empty(parent_, ignored))
-        << "a run folder was left in " << parent_;
-    std::filesystem::remove_all(parent_, ignored);
-    ProcessTest::TearDown();
+    GuestImageTest::TearDown();
   }
 
   QemuVmSpec Spec(const std::string& behaviour) {
     QemuVmSpec spec;
     spec.config.cid = Cid{3};
     spec.config.kernel = "/images/vmlinux";
-    spec.kernel = image_->kernel;
-    spec.initrd = image_->initrd;
+    spec.kernel = image().kernel;
+    spec.initrd = image().initrd;
     absl::StatusOr<std::string> parameter =
         guest::BehaviourKernelParameter(behaviour);
     EXPECT_TRUE(parameter.ok()) << parameter.status();
@@ -179,15 +145,9 @@ class QemuVmTest : public testing::ProcessTest {
     return names;
   }
 
-  static guest::Image* image_;
-  static absl::Status* image_error_;
-  std::string parent_;
   std::string run_dir_;
   std::unique_ptr<QemuVm> vm_;
 };
-
-guest::Image* QemuVmTest::image_ = nullptr;
-absl::Status* QemuVmTest::image_error_ = nullptr;
 
 TEST_F(QemuVmTest, GuestRunsItsScriptAndPowersOff) {
   Recorder recorder(&loop());
