@@ -1472,19 +1472,10 @@ class ProcessWorldImpl {
   // simulator's BootGuest picks it), taken; 0 if none.
   uint32_t TakeLifeFault(std::vector<uint32_t>& armed) {
     for (auto it = armed.begin(); it != armed.end(); ++it) {
-      switch (faults_[*it].kind) {
-        case sim::FaultKind::kVmmCrashAtBoot:
-        case sim::FaultKind::kGuestHang:
-        case sim::FaultKind::kGuestSlowStart:
-        case sim::FaultKind::kGuestPanic:
-        case sim::FaultKind::kGuestReboot:
-        case sim::FaultKind::kFailureReason: {
-          const uint32_t index = *it;
-          armed.erase(it);
-          return index + 1;
-        }
-        default:
-          continue;
+      if (sim::ShapesGuestLife(faults_[*it].kind)) {
+        const uint32_t index = *it;
+        armed.erase(it);
+        return index + 1;
       }
     }
     return 0;

@@ -41,6 +41,20 @@ std::string FailureReport(int64_t variant) {
   }
 }
 
+bool ShapesGuestLife(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::kVmmCrashAtBoot:
+    case FaultKind::kGuestHang:
+    case FaultKind::kGuestSlowStart:
+    case FaultKind::kGuestPanic:
+    case FaultKind::kGuestReboot:
+    case FaultKind::kFailureReason:
+      return true;
+    default:
+      return false;
+  }
+}
+
 GuestLife PlanGuestLife(Prng& r, const ScriptedGuest* guest, const Fault* fault,
                         bool exit_unobservable_armed) {
   GuestLife life;

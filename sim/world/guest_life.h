@@ -44,6 +44,12 @@ struct GuestLife {
   bool hangs = false;
 };
 
+// Whether a fault of `kind` shapes a guest's life (PlanGuestLife's
+// `fault`): vmm_crash_at_boot, guest_hang, guest_slow_start, guest_panic,
+// guest_reboot, failure_reason. The first one armed for a VM shapes its
+// next life.
+bool ShapesGuestLife(FaultKind kind);
+
 // The life of a guest: `scripted` is the scenario's guest (null in a
 // generated world); `fault` the first armed fault that shapes a life
 // (vmm_crash_at_boot, guest_hang, guest_slow_start, guest_panic,

@@ -242,20 +242,11 @@ void WorldState::BootGuest(VmSim& vm) {
   uint32_t script = 0;
   // The first armed script fault, in arming order, shapes this life.
   for (auto it = vm.armed.begin(); it != vm.armed.end(); ++it) {
-    switch (plan_.faults[*it].kind) {
-      case FaultKind::kVmmCrashAtBoot:
-      case FaultKind::kGuestHang:
-      case FaultKind::kGuestSlowStart:
-      case FaultKind::kGuestPanic:
-      case FaultKind::kGuestReboot:
-      case FaultKind::kFailureReason:
-        script = *it + 1;
-        vm.armed.erase(it);
-        break;
-      default:
-        continue;
+    if (ShapesGuestLife(plan_.faults[*it].kind)) {
+      script = *it + 1;
+      vm.armed.erase(it);
+      break;
     }
-    break;
   }
   const bool exit_unobservable_armed =
       std::find_if(vm.armed.begin(), vm.armed.end(), [&](uint32_t f) {
